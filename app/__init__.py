@@ -1,0 +1,1 @@
+"""Infrastructure: settings, database, embedded PostgreSQL, logging, metrics, the ASGI app, the CLI."""

@@ -1,0 +1,156 @@
+"""The `village` command: serve the API, migrate, seed the demo, mint tokens, export the schema."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from app.settings import get_settings
+
+cli = typer.Typer(
+    help="Smart Village: the GraphQL service for village self-governance.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+seed_cli = typer.Typer(help="Load data.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(seed_cli, name="seed")
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
+
+
+def _database_url() -> str:
+    """Resolve the database once and export it, so uvicorn's worker processes share it."""
+    from app.embedded_postgres import DatabaseUnavailable, resolve_database_url
+
+    settings = get_settings()
+    try:
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+    except DatabaseUnavailable as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from exc
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return url
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (0.0.0.0 for all)."),
+    port: int = typer.Option(8000, help="TCP port."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    demo: bool = typer.Option(False, "--demo", help="Load the demo town and villages if missing."),
+    migrate: bool = typer.Option(True, help="Apply database migrations before serving."),
+) -> None:
+    """Serve the API at http://HOST:PORT/graphql (GraphiQL in a browser, outside production)."""
+    import uvicorn
+
+    url = _database_url()
+    if migrate:
+        from app.migrate import upgrade
+
+        upgrade(url)
+    if demo:
+        from app.demo import describe_logins, seed_demo
+
+        asyncio.run(seed_demo(url))
+        typer.echo(describe_logins())
+    if workers > 1:
+        metrics_dir = get_settings().data_dir.resolve() / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    typer.echo(f"Smart Village API: http://{host}:{port}/graphql")
+    uvicorn.run(
+        "app.asgi:app_factory", factory=True, host=host, port=port, workers=workers,
+        log_config=None, proxy_headers=True,
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from app.migrate import upgrade
+
+    upgrade(_database_url(), revision)
+    typer.echo(f"database at {revision}")
+
+
+@seed_cli.command("demo")
+def seed_demo_command() -> None:
+    """Load the demo town (3 villages, ~300 households, ~900 residents) if it is missing."""
+    from app.demo import describe_logins, seed_demo
+    from app.migrate import upgrade
+
+    url = _database_url()
+    upgrade(url)
+    created = asyncio.run(seed_demo(url))
+    typer.echo("demo data loaded" if created else "demo data already present")
+    typer.echo(describe_logins())
+
+
+@cli.command()
+def token(
+    phone: str = typer.Option(None, help="The user's phone."),
+    user_id: int = typer.Option(None, "--user-id", help="The user's id."),
+) -> None:
+    """Mint an access token for a user (for operators and scripts)."""
+    if (phone is None) == (user_id is None):
+        raise typer.BadParameter("give exactly one of --phone or --user-id")
+    from identity.phones import normalize_phone
+
+    normalized = None
+    if phone is not None:
+        normalized = normalize_phone(phone)
+        if normalized is None:
+            raise typer.BadParameter("not a mainland mobile number", param_hint="--phone")
+    found = asyncio.run(_find_user(_database_url(), normalized, user_id))
+    if found is None:
+        typer.secho("no such active user", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    from identity.tokens import issue_access_token
+
+    settings = get_settings()
+    access, expires_at = issue_access_token(found, settings, datetime.now(UTC))
+    typer.echo(access)
+    typer.secho(f"valid until {expires_at.isoformat()}", err=True)
+
+
+async def _find_user(url: str, phone: str | None, user_id: int | None) -> int | None:
+    from sqlalchemy import select
+
+    from app.database import create_engine
+    from models import User
+
+    engine = create_engine(url, get_settings())
+    try:
+        async with engine.connect() as conn:
+            condition = User.phone == phone if phone is not None else User.id == user_id
+            return await conn.scalar(select(User.id).where(condition, User.is_active))
+    finally:
+        await engine.dispose()
+
+
+@cli.command("export-schema")
+def export_schema(
+    output: Path = typer.Option(SCHEMA_FILE, help="Where to write the SDL ('-' for stdout)."),
+) -> None:
+    """Write the GraphQL schema (SDL); the committed copy is schema/schema.graphql."""
+    from schema.root import export_sdl
+
+    sdl = export_sdl()
+    if str(output) == "-":
+        typer.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,59 @@
+"""Failures a client can cause. Each carries `extensions` with a `code`, which is how they
+reach clients when they surface as top-level GraphQL errors; in a mutation payload a
+`DomainError` is data instead."""
+
+from __future__ import annotations
+
+import enum
+
+
+class DomainError(Exception):
+    """A refusal the client caused (bad input, a rule, a conflict).
+
+    `keep_changes` marks the rare refusal whose writes must still be committed, such as
+    counting a wrong one-time code toward the lockout.
+    """
+
+    def __init__(
+        self,
+        code: enum.Enum,
+        message: str,
+        *,
+        field: str | None = None,
+        keep_changes: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.keep_changes = keep_changes
+
+    @property
+    def extensions(self) -> dict:
+        return {"code": self.code.value, "field": self.field}
+
+
+class Forbidden(Exception):
+    """The viewer may see the record but not do this to it."""
+
+    def __init__(self, message: str = "没有权限执行此操作") -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = {"code": "FORBIDDEN"}
+
+
+class BadInput(Exception):
+    """An argument outside what the API accepts (a page size, a cursor, an id's type)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extensions = {"code": "BAD_USER_INPUT", "field": field}
+
+
+class TryAgain(Exception):
+    """A lock could not be had in time; the same request may succeed if retried."""
+
+    def __init__(self, message: str = "系统繁忙，请稍后重试") -> None:
+        super().__init__(message)
+        self.extensions = {"code": "TRY_AGAIN"}

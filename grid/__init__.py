@@ -1,0 +1,1 @@
+"""The grid: org units and levels, hamlets, households, residents, appointments."""

@@ -1,0 +1,96 @@
+"""Appointments: roles held at org units for a period. Ending sets `valid_to` (the database
+refuses any other change); a unit has one chief at a time, so appointing a new chief ends
+the term of the one before in the same transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grid.errors import GridError, GridErrorCode, invalid
+from grid.store import flush_unique
+from models import Appointment, OrgUnit, Resident, User
+from models.identity import ROLES
+
+# The kinds of unit each role is held at.
+ROLE_UNIT_KINDS = {
+    "town_admin": {"town"},
+    "village_admin": {"village"},
+    "store_clerk": {"village"},
+    "chief": {"unit"},
+    "party_member": {"village", "unit"},
+    "grid_worker": {"village", "unit"},
+    "information_officer": {"village", "unit"},
+}
+
+
+async def user_for_resident(session: AsyncSession, resident: Resident) -> User:
+    """The resident's login; created on first appointment (a chief needs one to log in)."""
+    user = await session.scalar(select(User).where(User.resident_id == resident.id))
+    if user is not None:
+        return user
+    phone_free = resident.phone and not await session.scalar(
+        select(User.id).where(User.phone == resident.phone)
+    )
+    user = User(
+        display_name=resident.name, resident_id=resident.id,
+        phone=resident.phone if phone_free else None,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def appoint(
+    session: AsyncSession,
+    unit: OrgUnit,
+    user: User,
+    role: str,
+    *,
+    appointed_by: int | None,
+    now: datetime,
+    note: str | None = None,
+) -> Appointment:
+    if role not in ROLES:
+        raise invalid("角色不正确", field="role")
+    if unit.kind not in ROLE_UNIT_KINDS[role]:
+        raise GridError(GridErrorCode.ROLE_NOT_ALLOWED_HERE, "该角色不能在此级单位任命", field="role")
+    if note is not None and len(note) > 200:
+        raise invalid("备注不超过200字", field="note")
+    if role == "chief":
+        current = await session.scalar(
+            select(Appointment)
+            .where(Appointment.unit_id == unit.id, Appointment.role == "chief", Appointment.valid_to.is_(None))
+            .with_for_update()
+        )
+        if current is not None:
+            current.valid_to = now
+            current.ended_by_id = appointed_by
+            await session.flush()
+    appointment = Appointment(
+        user_id=user.id, role=role, unit_id=unit.id, village_id=unit.village_id, valid_from=now,
+        appointed_by_id=appointed_by, note=note,
+    )
+    session.add(appointment)
+    await flush_unique(
+        session, GridError(GridErrorCode.DUPLICATE, "此人已在该单位担任此角色", field="role")
+    )
+    return appointment
+
+
+async def end_appointment(
+    session: AsyncSession, appointment: Appointment, *, ended_by: int | None, now: datetime
+) -> Appointment:
+    if appointment.valid_to is not None:
+        raise GridError(GridErrorCode.ALREADY_ENDED, "该任职已结束", field="id")
+    appointment.valid_to = max(now, appointment.valid_from)
+    appointment.ended_by_id = ended_by
+    await session.flush()
+    return appointment
+
+
+def held_at(at: datetime):
+    """Appointments in force at `at`."""
+    return (Appointment.valid_from <= at) & or_(Appointment.valid_to.is_(None), Appointment.valid_to > at)

@@ -1,0 +1,95 @@
+"""Households: on a leaf unit of their village, with an address and whether they live at
+home or work away."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grid.errors import GridError, GridErrorCode, invalid, not_found
+from grid.store import flush_unique
+from grid.units import leaf_level
+from models import Hamlet, Household, OrgUnit
+from models.grid import LIVING_STATUSES
+
+_DUPLICATE_NUMBER = GridError(GridErrorCode.DUPLICATE, "本村已有该户号", field="number")
+
+
+async def _require_leaf(session: AsyncSession, unit: OrgUnit, field: str = "unitId") -> None:
+    if unit.kind != "unit" or unit.level != await leaf_level(session, unit.village_id):
+        raise GridError(
+            GridErrorCode.NOT_A_LEAF_UNIT, "户只能挂在本村最末一级（如邻）下", field=field
+        )
+
+
+async def _require_hamlet(session: AsyncSession, village_id: int, hamlet_id: int | None) -> None:
+    if hamlet_id is None:
+        return
+    hamlet = await session.get(Hamlet, hamlet_id)
+    if hamlet is None or hamlet.village_id != village_id:
+        raise not_found("屋场", "hamletId")
+
+
+def _clean(number: str | None = None, address: str | None = None, living_status: str | None = None):
+    if number is not None:
+        number = number.strip()
+        if not number or len(number) > 32:
+            raise invalid("户号不能为空且不超过32个字符", field="number")
+    if address is not None:
+        address = address.strip()
+        if not address or len(address) > 200:
+            raise invalid("地址不能为空且不超过200个字", field="address")
+    if living_status is not None and living_status not in LIVING_STATUSES:
+        raise invalid("居住状态不正确", field="livingStatus")
+    return number, address, living_status
+
+
+async def create_household(
+    session: AsyncSession,
+    unit: OrgUnit,
+    number: str,
+    address: str,
+    living_status: str = "at_home",
+    hamlet_id: int | None = None,
+) -> Household:
+    number, address, living_status = _clean(number, address, living_status)
+    await _require_leaf(session, unit)
+    await _require_hamlet(session, unit.village_id, hamlet_id)
+    household = Household(
+        village_id=unit.village_id, unit_id=unit.id, hamlet_id=hamlet_id, number=number,
+        address=address, living_status=living_status,
+    )
+    session.add(household)
+    await flush_unique(session, _DUPLICATE_NUMBER)
+    return household
+
+
+async def update_household(
+    session: AsyncSession,
+    household: Household,
+    *,
+    number: str | None = None,
+    address: str | None = None,
+    living_status: str | None = None,
+    hamlet_id: int | None = None,
+    clear_hamlet: bool = False,
+    unit: OrgUnit | None = None,
+) -> Household:
+    number, address, living_status = _clean(number, address, living_status)
+    if unit is not None:
+        if unit.village_id != household.village_id:
+            raise not_found("单位", "unitId")
+        await _require_leaf(session, unit)
+        household.unit_id = unit.id
+    if hamlet_id is not None:
+        await _require_hamlet(session, household.village_id, hamlet_id)
+        household.hamlet_id = hamlet_id
+    elif clear_hamlet:
+        household.hamlet_id = None
+    if number is not None:
+        household.number = number
+    if address is not None:
+        household.address = address
+    if living_status is not None:
+        household.living_status = living_status
+    await flush_unique(session, _DUPLICATE_NUMBER)
+    return household

@@ -1,0 +1,150 @@
+"""Residents and their household memberships over time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grid.errors import GridError, GridErrorCode, invalid
+from grid.id_numbers import IdNumberVault, normalize_id_number
+from grid.store import flush_unique
+from identity.phones import normalize_phone
+from models import Household, HouseholdMembership, Resident
+from models.grid import GENDERS, RELATIONS
+
+_DUPLICATE_ID = GridError(GridErrorCode.DUPLICATE, "该身份证号已登记", field="idNumber")
+_HAS_HEAD = GridError(GridErrorCode.HOUSEHOLD_HAS_HEAD, "该户已有户主", field="relation")
+
+
+def clean_phone(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise GridError(GridErrorCode.INVALID_PHONE, "请输入正确的11位手机号", field="phone")
+    return phone
+
+
+def clean_id_number(raw: str) -> str:
+    number = normalize_id_number(raw)
+    if number is None:
+        raise GridError(GridErrorCode.INVALID_ID_NUMBER, "身份证号格式或校验位不正确", field="idNumber")
+    return number
+
+
+def _check_fields(name, gender, birth_year, relation) -> None:
+    if name is not None and not (0 < len(name.strip()) <= 50):
+        raise invalid("姓名不能为空且不超过50个字", field="name")
+    if gender is not None and gender not in GENDERS:
+        raise invalid("性别不正确", field="gender")
+    if birth_year is not None and not 1900 <= birth_year <= datetime.now().year:
+        raise invalid("出生年份不正确", field="birthYear")
+    if relation is not None and relation not in RELATIONS:
+        raise invalid("与户主关系不正确", field="relation")
+
+
+async def create_resident(
+    session: AsyncSession,
+    vault: IdNumberVault,
+    household: Household,
+    *,
+    name: str,
+    gender: str,
+    relation: str,
+    phone: str | None = None,
+    id_number: str | None = None,
+    birth_year: int | None = None,
+) -> Resident:
+    _check_fields(name, gender, birth_year, relation)
+    resident = Resident(
+        village_id=household.village_id, name=name.strip(), gender=gender,
+        phone=clean_phone(phone), birth_year=birth_year,
+    )
+    if id_number:
+        _seal(resident, vault, clean_id_number(id_number))
+    session.add(resident)
+    await flush_unique(session, _DUPLICATE_ID)
+    session.add(
+        HouseholdMembership(
+            village_id=household.village_id, household_id=household.id,
+            resident_id=resident.id, relation=relation,
+        )
+    )
+    await flush_unique(session, _HAS_HEAD)
+    return resident
+
+
+def _seal(resident: Resident, vault: IdNumberVault, number: str) -> None:
+    sealed = vault.seal(number)
+    resident.id_number_cipher = sealed.cipher
+    resident.id_number_digest = sealed.digest
+    resident.id_number_masked = sealed.masked
+
+
+async def update_resident(
+    session: AsyncSession,
+    vault: IdNumberVault,
+    resident: Resident,
+    *,
+    name: str | None = None,
+    gender: str | None = None,
+    phone: str | None = None,
+    id_number: str | None = None,
+    birth_year: int | None = None,
+) -> Resident:
+    """Change what is given; an empty phone clears it."""
+    _check_fields(name, gender, birth_year, None)
+    if name is not None:
+        resident.name = name.strip()
+    if gender is not None:
+        resident.gender = gender
+    if phone is not None:
+        resident.phone = clean_phone(phone)
+    if birth_year is not None:
+        resident.birth_year = birth_year
+    if id_number is not None:
+        _seal(resident, vault, clean_id_number(id_number))
+    await flush_unique(session, _DUPLICATE_ID)
+    return resident
+
+
+async def move_resident(
+    session: AsyncSession,
+    resident: Resident,
+    current: HouseholdMembership | None,
+    household: Household,
+    relation: str,
+    reason: str,
+    now: datetime,
+) -> HouseholdMembership:
+    """Marriage, a household split, moving in with children: end the current membership
+    and start one in `household` (possibly in another village)."""
+    _check_fields(None, None, None, relation)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise invalid("请填写变动原因（不超过200字）", field="reason")
+    if current is not None:
+        if current.household_id == household.id and current.relation == relation:
+            raise invalid("该居民已在此户", field="householdId")
+        current.valid_to = now
+        current.end_reason = reason
+        await session.flush()
+    resident.village_id = household.village_id
+    membership = HouseholdMembership(
+        village_id=household.village_id, household_id=household.id, resident_id=resident.id,
+        relation=relation, valid_from=now,
+    )
+    session.add(membership)
+    await flush_unique(session, _HAS_HEAD)
+    return membership
+
+
+async def find_by_id_number(
+    session: AsyncSession, vault: IdNumberVault, raw: str
+) -> Resident | None:
+    number = normalize_id_number(raw)
+    if number is None:
+        return None
+    return await session.scalar(select(Resident).where(Resident.id_number_digest == vault.digest(number)))

@@ -1,0 +1,91 @@
+"""The login flows. Each returns a token pair for an active user or raises `AuthError`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.settings import Settings
+from identity.errors import AuthError, AuthErrorCode
+from identity.login_codes import consume_login_code, require_phone
+from identity.passwords import verify_password
+from identity.tokens import TokenPair, issue_token_pair
+from identity.wechat import WeChatClient
+from models import User
+from models.grid import HouseholdMembership, Resident
+
+
+async def login_with_phone_code(
+    session: AsyncSession, phone: str, code: str, settings: Settings, now: datetime
+) -> TokenPair:
+    phone = await consume_login_code(session, phone, code, settings, now)
+    user = await user_for_phone(session, phone)
+    return await _start_session(session, user, settings, now)
+
+
+async def login_with_password(
+    session: AsyncSession, phone: str, password: str, settings: Settings, now: datetime
+) -> TokenPair:
+    phone = require_phone(phone)
+    user = await session.scalar(select(User).where(User.phone == phone))
+    if not verify_password(user.password_hash if user else None, password):
+        raise AuthError(AuthErrorCode.INVALID_CREDENTIALS, "手机号或密码不正确")
+    return await _start_session(session, user, settings, now)
+
+
+async def login_with_wechat(
+    session: AsyncSession,
+    wechat: WeChatClient,
+    code: str,
+    settings: Settings,
+    now: datetime,
+    bind_phone: str | None = None,
+    bind_code: str | None = None,
+) -> TokenPair:
+    """Log in by openid; an openid seen for the first time is bound to the user who proves
+    their phone with an SMS code in the same call."""
+    openid = await wechat.openid_for_code(code)
+    user = await session.scalar(select(User).where(User.wechat_openid == openid))
+    if user is None:
+        if not (bind_phone and bind_code):
+            raise AuthError(AuthErrorCode.WECHAT_NOT_BOUND, "首次微信登录，请验证手机号以绑定账号")
+        phone = await consume_login_code(session, bind_phone, bind_code, settings, now)
+        user = await user_for_phone(session, phone)
+        if user.wechat_openid is not None:
+            raise AuthError(AuthErrorCode.WECHAT_ALREADY_BOUND, "该手机号已绑定其他微信")
+        user.wechat_openid = openid
+    return await _start_session(session, user, settings, now)
+
+
+async def user_for_phone(session: AsyncSession, phone: str) -> User:
+    """The user with this phone; a resident logging in for the first time gets a user linked
+    to them, provided exactly one resident (with a household) has that phone."""
+    user = await session.scalar(select(User).where(User.phone == phone))
+    if user is not None:
+        return user
+    residents = (
+        await session.scalars(
+            select(Resident)
+            .join(HouseholdMembership, HouseholdMembership.resident_id == Resident.id)
+            .where(Resident.phone == phone, HouseholdMembership.valid_to.is_(None))
+            .where(~select(User.id).where(User.resident_id == Resident.id).exists())
+            .limit(2)
+        )
+    ).all()
+    if len(residents) != 1:
+        raise AuthError(AuthErrorCode.NOT_REGISTERED, "该手机号未登记，请联系村里的管理员")
+    user = User(phone=phone, display_name=residents[0].name, resident_id=residents[0].id)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def _start_session(
+    session: AsyncSession, user: User, settings: Settings, now: datetime
+) -> TokenPair:
+    if not user.is_active:
+        raise AuthError(AuthErrorCode.ACCOUNT_DISABLED, "账号已停用")
+    user.last_login_at = now
+    return await issue_token_pair(session, user.id, settings, now)

@@ -1,0 +1,148 @@
+"""One-time SMS login codes: hashed, valid a few minutes, a bounded number of wrong tries,
+then a lockout; requests are rate-limited per phone.
+
+Every step for one phone runs under a transaction-level advisory lock on that phone, so
+concurrent requests cannot slip past the counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.settings import Settings
+from identity.errors import AuthError, AuthErrorCode
+from identity.phones import normalize_phone
+from identity.sms import SmsSender
+from models import LoginCode, Resident, User
+
+_LOCK_NAMESPACE = 7301  # advisory-lock namespace for login codes
+
+
+def require_phone(raw: str, field: str = "phone") -> str:
+    phone = normalize_phone(raw)
+    if phone is None:
+        raise AuthError(AuthErrorCode.INVALID_PHONE, "请输入正确的11位手机号", field=field)
+    return phone
+
+
+def _code_hash(settings: Settings, phone: str, code: str) -> bytes:
+    key = settings.jwt_secret.get_secret_value().encode()
+    return hmac.new(key, f"login-code:{phone}:{code}".encode(), hashlib.sha256).digest()
+
+
+async def _lock_phone(session: AsyncSession, phone: str) -> None:
+    await session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(phone))))
+
+
+async def _raise_if_locked(session: AsyncSession, phone: str, settings: Settings, now: datetime):
+    since = now - timedelta(seconds=settings.otp_lockout_seconds)
+    locked_at = await session.scalar(
+        select(func.max(LoginCode.created_at)).where(
+            LoginCode.phone == phone,
+            LoginCode.attempts >= settings.otp_max_attempts,
+            LoginCode.created_at > since,
+        )
+    )
+    if locked_at is not None:
+        minutes = max(1, settings.otp_lockout_seconds // 60)
+        raise AuthError(
+            AuthErrorCode.LOCKED_OUT, f"验证码错误次数过多，请{minutes}分钟后再试", field="phone"
+        )
+
+
+async def request_login_code(
+    session: AsyncSession, raw_phone: str, settings: Settings, sender: SmsSender, now: datetime
+) -> str:
+    """Send a code to a registered phone. Unregistered phones get the same answer and the
+    same limits, but no SMS, so the answer does not reveal who is registered."""
+    phone = require_phone(raw_phone)
+    await _lock_phone(session, phone)
+    await _raise_if_locked(session, phone, settings, now)
+
+    last_hour = now - timedelta(hours=1)
+    latest, count = (
+        await session.execute(
+            select(func.max(LoginCode.created_at), func.count()).where(
+                LoginCode.phone == phone, LoginCode.created_at > last_hour
+            )
+        )
+    ).one()
+    if latest is not None and now - latest < timedelta(seconds=settings.otp_resend_interval_seconds):
+        raise AuthError(AuthErrorCode.RATE_LIMITED, "验证码发送太频繁，请稍后再试", field="phone")
+    if count >= settings.otp_max_per_hour:
+        raise AuthError(AuthErrorCode.RATE_LIMITED, "本小时验证码次数已用完，请稍后再试", field="phone")
+
+    await session.execute(
+        update(LoginCode)
+        .where(LoginCode.phone == phone, LoginCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+    )
+    code = f"{secrets.randbelow(10**6):06d}"
+    session.add(
+        LoginCode(
+            phone=phone,
+            code_hash=_code_hash(settings, phone, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.otp_ttl_seconds),
+        )
+    )
+    await session.flush()
+    if await _is_registered(session, phone):
+        await sender.send_login_code(phone, code, settings.otp_ttl_seconds)
+    return phone
+
+
+async def _is_registered(session: AsyncSession, phone: str) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                or_(
+                    exists().where(User.phone == phone),
+                    exists().where(Resident.phone == phone),
+                )
+            )
+        )
+    )
+
+
+async def consume_login_code(
+    session: AsyncSession, raw_phone: str, code: str, settings: Settings, now: datetime
+) -> str:
+    """Check a code; on success it is used up. A wrong code counts toward the lockout and
+    that count is committed even though the call fails."""
+    phone = require_phone(raw_phone)
+    await _lock_phone(session, phone)
+    await _raise_if_locked(session, phone, settings, now)
+    row = await session.scalar(
+        select(LoginCode)
+        .where(LoginCode.phone == phone, LoginCode.consumed_at.is_(None))
+        .order_by(LoginCode.created_at.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise AuthError(AuthErrorCode.INVALID_CODE, "验证码不正确，请重新获取", field="code")
+    if row.expires_at <= now:
+        raise AuthError(AuthErrorCode.CODE_EXPIRED, "验证码已过期，请重新获取", field="code")
+    if not hmac.compare_digest(row.code_hash, _code_hash(settings, phone, code.strip())):
+        row.attempts += 1
+        await session.flush()
+        left = settings.otp_max_attempts - row.attempts
+        if left <= 0:
+            raise AuthError(
+                AuthErrorCode.LOCKED_OUT,
+                "验证码错误次数过多，已暂时锁定",
+                field="code",
+                keep_changes=True,
+            )
+        raise AuthError(
+            AuthErrorCode.INVALID_CODE, f"验证码不正确，还可尝试{left}次", field="code", keep_changes=True
+        )
+    row.consumed_at = now
+    await session.flush()
+    return phone

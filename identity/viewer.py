@@ -1,0 +1,117 @@
+"""The viewer of a request: the user, their household if they are a resident, and the roles
+they hold now. Permission is role × the subtree of the unit where the role is held."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from models import Appointment, Household, HouseholdMembership, OrgUnit, User
+
+ADMIN_ROLES = frozenset({"village_admin", "town_admin"})
+# Who may browse the grid (units, households, residents) of the subtree where they serve.
+GRID_ROLES = ADMIN_ROLES | {"chief", "grid_worker", "information_officer", "party_member"}
+# Who needs residents' phone numbers to do their work.
+PHONE_ROLES = ADMIN_ROLES | {"chief", "grid_worker", "information_officer"}
+# Who needs full ID numbers (registering, verifying identity).
+ID_NUMBER_ROLES = ADMIN_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    role: str
+    unit_id: int
+    unit_path: str
+    village_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    user_id: int
+    display_name: str
+    resident_id: int | None
+    household_id: int | None
+    village_id: int | None  # the village of the viewer's household
+    household_unit_path: str | None
+    grants: tuple[Grant, ...]
+
+    def roots(self, roles: frozenset[str]) -> list[str]:
+        """Paths of the units where the viewer holds one of `roles` (their subtrees)."""
+        return [g.unit_path for g in self.grants if g.role in roles]
+
+    def may(self, roles: frozenset[str], path: str) -> bool:
+        """Does the viewer hold one of `roles` at `path` or above it?"""
+        return any(g.role in roles and path.startswith(g.unit_path) for g in self.grants)
+
+    def is_near(self, path: str) -> bool:
+        """Is `path` a unit the viewer belongs under or serves under (an ancestor or self)?
+        Everyone may see the names of the units above them."""
+        tied = [g.unit_path for g in self.grants]
+        if self.household_unit_path:
+            tied.append(self.household_unit_path)
+        return any(own.startswith(path) for own in tied)
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.grants)
+
+
+def subtree(path_column, path: str) -> ColumnElement[bool]:
+    """`path_column` lies in the subtree rooted at `path`, as a range on the path index:
+    every descendant of "/1/7/" sorts between "/1/7/" and "/1/70" ('0' follows '/')."""
+    return and_(path_column >= path, path_column < path[:-1] + "0")
+
+
+def within(path_column, roots: list[str]) -> ColumnElement[bool]:
+    """`path_column` lies in any of the subtrees `roots` (false when there are none)."""
+    return or_(false(), *(subtree(path_column, root) for root in roots))
+
+
+async def load_viewer(session: AsyncSession, user_id: int, now: datetime) -> Viewer | None:
+    """The viewer for an access token's user, or None if that user is gone or disabled."""
+    row = (
+        await session.execute(
+            select(
+                User.id, User.display_name, User.resident_id,
+                HouseholdMembership.household_id, Household.village_id,
+                OrgUnit.path.label("household_unit_path"),
+            )
+            .outerjoin(
+                HouseholdMembership,
+                and_(
+                    HouseholdMembership.resident_id == User.resident_id,
+                    HouseholdMembership.valid_to.is_(None),
+                ),
+            )
+            .outerjoin(Household, Household.id == HouseholdMembership.household_id)
+            .outerjoin(OrgUnit, OrgUnit.id == Household.unit_id)
+            .where(User.id == user_id, User.is_active)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    grants = (
+        await session.execute(
+            select(Appointment.role, Appointment.unit_id, OrgUnit.path, OrgUnit.village_id)
+            .join(OrgUnit, OrgUnit.id == Appointment.unit_id)
+            .where(
+                Appointment.user_id == user_id,
+                Appointment.valid_from <= now,
+                or_(Appointment.valid_to.is_(None), Appointment.valid_to > now),
+            )
+            .order_by(Appointment.id)
+        )
+    ).all()
+    return Viewer(
+        user_id=row.id,
+        display_name=row.display_name,
+        resident_id=row.resident_id,
+        household_id=row.household_id,
+        village_id=row.village_id,
+        household_unit_path=row.household_unit_path,
+        grants=tuple(Grant(g.role, g.unit_id, g.path, g.village_id) for g in grants),
+    )

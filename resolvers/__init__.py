@@ -1,0 +1,1 @@
+"""Thin query and mutation functions, one module per domain."""

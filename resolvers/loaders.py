@@ -1,0 +1,116 @@
+"""Per-request DataLoaders: one query per kind of record per request, however long the list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, select
+from strawberry.dataloader import DataLoader
+
+from grid.appointments import held_at
+from models import (
+    Appointment,
+    Hamlet,
+    Household,
+    HouseholdMembership,
+    OrgUnit,
+    Resident,
+    User,
+    VillageLevel,
+)
+
+if TYPE_CHECKING:
+    from schema.context import Context
+
+
+class Loaders:
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self.unit = DataLoader(self._units)
+        self.levels = DataLoader(self._levels)
+        self.household = DataLoader(self._households)
+        self.hamlet = DataLoader(self._hamlets)
+        self.members = DataLoader(self._members)
+        self.memberships = DataLoader(self._memberships)
+        self.user = DataLoader(self._users)
+        self.resident = DataLoader(self._residents)
+        self.chief = DataLoader(self._chiefs)
+
+    async def _rows(self, stmt) -> list[Any]:
+        async with self._context.db() as session:
+            return list((await session.execute(stmt)).all())
+
+    async def _by_id(self, model, ids: Sequence[int]) -> list[Any]:
+        rows = await self._rows(select(model).where(model.id.in_(ids)))
+        found = {row[0].id: row[0] for row in rows}
+        return [found.get(i) for i in ids]
+
+    async def _units(self, ids: Sequence[int]) -> list[OrgUnit | None]:
+        return await self._by_id(OrgUnit, ids)
+
+    async def _hamlets(self, ids: Sequence[int]) -> list[Hamlet | None]:
+        return await self._by_id(Hamlet, ids)
+
+    async def _users(self, ids: Sequence[int]) -> list[User | None]:
+        return await self._by_id(User, ids)
+
+    async def _residents(self, ids: Sequence[int]) -> list[Resident | None]:
+        return await self._by_id(Resident, ids)
+
+    async def _households(self, ids: Sequence[int]) -> list[tuple[Household, str] | None]:
+        rows = await self._rows(
+            select(Household, OrgUnit.path)
+            .join(OrgUnit, OrgUnit.id == Household.unit_id)
+            .where(Household.id.in_(ids))
+        )
+        found = {h.id: (h, path) for h, path in rows}
+        return [found.get(i) for i in ids]
+
+    async def _levels(self, village_ids: Sequence[int]) -> list[list[VillageLevel]]:
+        rows = await self._rows(
+            select(VillageLevel)
+            .where(VillageLevel.village_id.in_(village_ids))
+            .order_by(VillageLevel.level)
+        )
+        return _grouped(village_ids, (r[0] for r in rows), lambda lv: lv.village_id)
+
+    async def _members(self, household_ids: Sequence[int]) -> list[list[tuple]]:
+        """Current members, head first."""
+        rows = await self._rows(
+            select(HouseholdMembership, Resident)
+            .join(Resident, Resident.id == HouseholdMembership.resident_id)
+            .where(
+                HouseholdMembership.household_id.in_(household_ids),
+                HouseholdMembership.valid_to.is_(None),
+            )
+            .order_by(HouseholdMembership.relation != "head", HouseholdMembership.id)
+        )
+        return _grouped(household_ids, rows, lambda row: row[0].household_id)
+
+    async def _memberships(self, resident_ids: Sequence[int]) -> list[list[HouseholdMembership]]:
+        """A resident's memberships, current first, then by time."""
+        rows = await self._rows(
+            select(HouseholdMembership)
+            .where(HouseholdMembership.resident_id.in_(resident_ids))
+            .order_by(HouseholdMembership.valid_from.desc(), HouseholdMembership.id.desc())
+        )
+        return _grouped(resident_ids, (r[0] for r in rows), lambda m: m.resident_id)
+
+    async def _chiefs(self, unit_ids: Sequence[int]) -> list[Appointment | None]:
+        rows = await self._rows(
+            select(Appointment).where(
+                and_(Appointment.unit_id.in_(unit_ids), Appointment.role == "chief"),
+                held_at(self._context.now()),
+            )
+        )
+        found = {r[0].unit_id: r[0] for r in rows}
+        return [found.get(i) for i in unit_ids]
+
+
+def _grouped(keys: Sequence[int], items, key: Callable[[Any], int]) -> list[list]:
+    groups: dict[int, list] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return [groups.get(k, []) for k in keys]

@@ -1,0 +1,1 @@
+"""GraphQL: strawberry types, inputs, payloads, error enums, extensions and the Schema."""

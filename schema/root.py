@@ -1,0 +1,90 @@
+"""The Query and Mutation roots and the Schema."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import strawberry
+from strawberry import relay
+
+from app.settings import Settings, get_settings
+from resolvers import grid, identity, node
+from schema.extensions import build_extensions
+from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
+from schema.identity import Me
+
+
+@strawberry.type
+class Query:
+    me: Me | None = strawberry.field(
+        resolver=identity.me, description="The logged-in viewer; null without a token."
+    )
+    node: relay.Node = strawberry.field(
+        resolver=node.node, description="Any object by id; NOT_FOUND if the viewer may not see it."
+    )
+    org_units: relay.Connection[OrgUnit] = strawberry.field(
+        resolver=grid.org_units,
+        description="Where the viewer starts browsing the grid: the units of their roles, or their village.",
+    )
+    org_unit: OrgUnit = strawberry.field(resolver=grid.org_unit)
+    household: Household = strawberry.field(resolver=grid.household)
+    resident: Resident = strawberry.field(resolver=grid.resident)
+    residents: relay.Connection[Resident] = strawberry.field(
+        resolver=grid.search_residents,
+        description="Admins: residents below a unit, by part of the name, a phone or an ID number.",
+    )
+
+
+@strawberry.type
+class Mutation:
+    request_login_code = strawberry.mutation(
+        resolver=identity.request_login_code,
+        description="Send a one-time code by SMS (valid 5 minutes; rate-limited per phone).",
+    )
+    login_with_code = strawberry.mutation(resolver=identity.login_with_code)
+    login_with_password = strawberry.mutation(
+        resolver=identity.login_with_password, description="For staff with a password."
+    )
+    login_with_wechat = strawberry.mutation(
+        resolver=identity.login_with_wechat,
+        description="Mini-program login; the first time, bind a phone with an SMS code.",
+    )
+    refresh_token = strawberry.mutation(resolver=identity.refresh_token)
+    logout = strawberry.mutation(
+        resolver=identity.logout, description="Revoke a refresh token and every token rotated from it."
+    )
+
+    create_village = strawberry.mutation(resolver=grid.create_village)
+    set_village_levels = strawberry.mutation(resolver=grid.set_village_levels)
+    create_org_unit = strawberry.mutation(resolver=grid.create_org_unit)
+    update_org_unit = strawberry.mutation(resolver=grid.update_org_unit)
+    create_hamlet = strawberry.mutation(resolver=grid.create_hamlet)
+    create_household = strawberry.mutation(resolver=grid.create_household)
+    update_household = strawberry.mutation(resolver=grid.update_household)
+    create_resident = strawberry.mutation(resolver=grid.create_resident)
+    update_resident = strawberry.mutation(resolver=grid.update_resident)
+    move_resident = strawberry.mutation(
+        resolver=grid.move_resident, description="Marriage, a split: end one membership, start another."
+    )
+    appoint = strawberry.mutation(
+        resolver=grid.appoint, description="Appointing a chief ends the term of the chief before."
+    )
+    end_appointment = strawberry.mutation(resolver=grid.end_appointment)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User],
+        extensions=build_extensions(settings),
+    )
+
+
+@cache
+def default_schema() -> strawberry.Schema:
+    return build_schema(get_settings())
+
+
+def export_sdl() -> str:
+    return build_schema(Settings(environment="development")).as_str() + "\n"
