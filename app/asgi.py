@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -92,6 +93,9 @@ class GraphQLEndpoint(GraphQL):
         async with self.session_factory() as session:
             scope.setdefault("state", {})["db_session"] = session
             await super().__call__(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     async def get_context(self, request: Request, response: Response) -> Context:
         auth = request.headers.get("authorization", "")

@@ -25,6 +25,14 @@ cli.add_typer(seed_cli, name="seed")
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
 
+@cli.callback()
+def _configure() -> None:
+    from app.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+
 def _database_url() -> str:
     """Resolve the database once and export it, so uvicorn's worker processes share it."""
     from app.embedded_postgres import DatabaseUnavailable, resolve_database_url

@@ -72,8 +72,14 @@ class Mutation:
     end_appointment = strawberry.mutation(resolver=grid.end_appointment)
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Client errors are answers, not incidents; unexpected ones are logged (with the
+        request id) where they are masked, in `MaskUnexpectedErrors`."""
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         types=[Appointment, Hamlet, Household, OrgUnit, Resident, User],

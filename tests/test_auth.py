@@ -1,0 +1,192 @@
+"""Login flows against the real app and database: SMS codes, passwords, tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import SecretStr
+from sqlalchemy import func, select, update
+
+from identity.tokens import issue_access_token
+from models import LoginCode, RefreshToken, User
+from tests.support import build_village
+
+REQUEST_CODE = """mutation($phone: String!) {
+  requestLoginCode(input: {phone: $phone}) { sent errors { code field message } } }"""
+LOGIN = """mutation($phone: String!, $code: String!) {
+  loginWithCode(input: {phone: $phone, code: $code}) {
+    tokens { accessToken refreshToken accessTokenExpiresAt } errors { code field message } } }"""
+PASSWORD = """mutation($phone: String!, $password: String!) {
+  loginWithPassword(input: {phone: $phone, password: $password}) {
+    tokens { accessToken refreshToken } errors { code message } } }"""
+REFRESH = """mutation($t: String!) {
+  refreshToken(input: {refreshToken: $t}) { tokens { accessToken refreshToken } errors { code } } }"""
+LOGOUT = """mutation($t: String!) { logout(input: {refreshToken: $t}) { ok errors { code } } }"""
+ME = "query { me { user { displayName phone } resident { name } household { number } } }"
+
+
+async def _login_by_code(api, sms, phone: str) -> dict:
+    sent = await api.data(REQUEST_CODE, {"phone": phone})
+    assert sent["requestLoginCode"] == {"sent": True, "errors": []}
+    result = await api.data(LOGIN, {"phone": phone, "code": sms.last_code(phone)})
+    assert result["loginWithCode"]["errors"] == []
+    return result["loginWithCode"]["tokens"]
+
+
+async def test_resident_logs_in_by_sms_code_and_sees_themself(api, session, settings, sms):
+    v = await build_village(session, settings, "码村")
+    resident = v.residents[2]  # has a phone, no user yet: one is created on first login
+    tokens = await _login_by_code(api, sms, resident.phone)
+    me = (await api.data(ME, token=tokens["accessToken"]))["me"]
+    assert me["resident"]["name"] == resident.name
+    assert me["user"]["phone"] == resident.phone  # one's own phone is never masked
+    assert me["household"]["number"] == v.households[1].number
+    # the code was stored hashed, and is used up
+    row = await session.scalar(select(LoginCode).where(LoginCode.phone == resident.phone))
+    assert sms.last_code(resident.phone).encode() not in row.code_hash
+    again = await api.data(LOGIN, {"phone": resident.phone, "code": sms.last_code(resident.phone)})
+    assert again["loginWithCode"]["errors"][0]["code"] == "INVALID_CODE"
+
+
+async def test_phone_is_normalised_and_malformed_phone_refused(api, session, settings, sms):
+    v = await build_village(session, settings, "号村")
+    phone = v.residents[0].phone
+    spaced = f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
+    assert (await api.data(REQUEST_CODE, {"phone": spaced}))["requestLoginCode"]["sent"]
+    before = await session.scalar(select(func.count()).select_from(LoginCode))
+    bad = await api.data(REQUEST_CODE, {"phone": "12345"})
+    assert bad["requestLoginCode"] == {
+        "sent": False,
+        "errors": [{"code": "INVALID_PHONE", "field": "phone", "message": "请输入正确的11位手机号"}],
+    }
+    assert await session.scalar(select(func.count()).select_from(LoginCode)) == before
+
+
+async def test_unregistered_phone_gets_the_same_answer_but_no_sms(api, sms):
+    result = await api.data(REQUEST_CODE, {"phone": "13312345678"})
+    assert result["requestLoginCode"]["sent"] is True
+    assert sms.sent == []
+    login = await api.data(LOGIN, {"phone": "13312345678", "code": "000000"})
+    assert login["loginWithCode"]["errors"][0]["code"] == "INVALID_CODE"
+
+
+async def test_code_expires_after_its_lifetime(api, session, settings, sms):
+    v = await build_village(session, settings, "期村")
+    phone = v.residents[0].phone
+    await api.data(REQUEST_CODE, {"phone": phone})
+    await session.execute(
+        update(LoginCode).where(LoginCode.phone == phone)
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    result = await api.data(LOGIN, {"phone": phone, "code": sms.last_code(phone)})
+    assert result["loginWithCode"]["errors"][0]["code"] == "CODE_EXPIRED"
+    assert result["loginWithCode"]["tokens"] is None
+
+
+async def test_five_wrong_codes_lock_the_phone_even_for_the_right_code(api, session, settings, sms):
+    v = await build_village(session, settings, "锁村")
+    phone = v.residents[0].phone
+    await api.data(REQUEST_CODE, {"phone": phone})
+    right = sms.last_code(phone)
+    wrong = "000000" if right != "000000" else "111111"
+    codes = []
+    for _ in range(settings.otp_max_attempts):
+        result = await api.data(LOGIN, {"phone": phone, "code": wrong})
+        codes.append(result["loginWithCode"]["errors"][0]["code"])
+    assert codes == ["INVALID_CODE"] * (settings.otp_max_attempts - 1) + ["LOCKED_OUT"]
+    locked = await api.data(LOGIN, {"phone": phone, "code": right})
+    assert locked["loginWithCode"]["errors"][0]["code"] == "LOCKED_OUT"
+    refused = await api.data(REQUEST_CODE, {"phone": phone})
+    assert refused["requestLoginCode"]["errors"][0]["code"] == "LOCKED_OUT"
+
+
+async def test_requesting_codes_is_rate_limited_per_phone(api, session, settings, sms):
+    v = await build_village(session, settings, "频村")
+    phone, other = v.residents[0].phone, v.residents[1].phone
+    assert (await api.data(REQUEST_CODE, {"phone": phone}))["requestLoginCode"]["sent"]
+    too_soon = await api.data(REQUEST_CODE, {"phone": phone})
+    assert too_soon["requestLoginCode"]["errors"][0]["code"] == "RATE_LIMITED"
+    assert (await api.data(REQUEST_CODE, {"phone": other}))["requestLoginCode"]["sent"]
+    # past the resend interval, the hourly cap still holds
+    for _ in range(settings.otp_max_per_hour - 1):
+        await session.execute(
+            update(LoginCode).where(LoginCode.phone == phone)
+            .values(created_at=LoginCode.created_at - timedelta(seconds=settings.otp_resend_interval_seconds))
+        )
+        assert (await api.data(REQUEST_CODE, {"phone": phone}))["requestLoginCode"]["sent"]
+    await session.execute(
+        update(LoginCode).where(LoginCode.phone == phone)
+        .values(created_at=LoginCode.created_at - timedelta(seconds=settings.otp_resend_interval_seconds))
+    )
+    capped = await api.data(REQUEST_CODE, {"phone": phone})
+    assert capped["requestLoginCode"]["errors"][0]["code"] == "RATE_LIMITED"
+    assert len([p for p, _ in sms.sent if p == phone]) == settings.otp_max_per_hour
+
+
+async def test_admin_logs_in_by_password(api, session, settings):
+    v = await build_village(session, settings, "密村")
+    ok = await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"})
+    assert ok["loginWithPassword"]["tokens"]["accessToken"]
+    stored = await session.scalar(select(User.password_hash).where(User.id == v.admin.id))
+    assert stored.startswith("$argon2")
+    wrong = await api.data(PASSWORD, {"phone": v.admin.phone, "password": "nope-nope"})
+    assert wrong["loginWithPassword"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    unknown = await api.data(PASSWORD, {"phone": "13311112222", "password": "secret-pass"})
+    assert unknown["loginWithPassword"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(api, session, settings):
+    v = await build_village(session, settings, "轮村")
+    first = (await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"}))
+    first = first["loginWithPassword"]["tokens"]
+    second = (await api.data(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]["tokens"]
+    assert second["refreshToken"] != first["refreshToken"]
+    assert (await api.data(ME, token=second["accessToken"]))["me"]["user"]["displayName"]
+    # the rotated token is presented again: someone copied it; every token of the family dies
+    reused = await api.data(REFRESH, {"t": first["refreshToken"]})
+    assert reused["refreshToken"]["errors"] == [{"code": "TOKEN_REUSED"}]
+    after = await api.data(REFRESH, {"t": second["refreshToken"]})
+    assert after["refreshToken"]["errors"] == [{"code": "INVALID_TOKEN"}]
+    revoked = await session.scalar(
+        select(func.count()).select_from(RefreshToken)
+        .where(RefreshToken.user_id == v.admin.id, RefreshToken.revoke_reason == "reuse")
+    )
+    assert revoked == 2
+    # a different login (another device) is a different family and keeps working
+    other = (await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"}))
+    assert (await api.data(REFRESH, {"t": other["loginWithPassword"]["tokens"]["refreshToken"]}))[
+        "refreshToken"]["errors"] == []
+
+
+async def test_logout_revokes_and_expired_tokens_are_refused(api, session, settings):
+    v = await build_village(session, settings, "退村")
+    tokens = (await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"}))
+    tokens = tokens["loginWithPassword"]["tokens"]
+    assert (await api.data(LOGOUT, {"t": tokens["refreshToken"]}))["logout"]["ok"] is True
+    refused = await api.data(REFRESH, {"t": tokens["refreshToken"]})
+    assert refused["refreshToken"]["errors"] == [{"code": "INVALID_TOKEN"}]
+    assert (await api.data(REFRESH, {"t": "rt_made-up"}))["refreshToken"]["errors"] == [
+        {"code": "INVALID_TOKEN"}]
+    await session.execute(
+        update(RefreshToken).where(RefreshToken.user_id == v.admin.id)
+        .values(expires_at=datetime.now(UTC) - timedelta(seconds=1), revoked_at=None)
+    )
+    expired = await api.data(REFRESH, {"t": tokens["refreshToken"]})
+    assert expired["refreshToken"]["errors"] == [{"code": "INVALID_TOKEN"}]
+
+
+async def test_bad_expired_or_disabled_access_tokens_are_unauthenticated(api, session, settings):
+    v = await build_village(session, settings, "凭村")
+    stale, _ = issue_access_token(v.admin.id, settings, datetime.now(UTC) - timedelta(hours=2))
+    assert await api.error_code(ME, token=stale) == "UNAUTHENTICATED"
+    assert await api.error_code(ME, token="not-a-jwt") == "UNAUTHENTICATED"
+    forged, _ = issue_access_token(
+        v.admin.id, settings.model_copy(update={"jwt_secret": SecretStr("x" * 40)}), datetime.now(UTC)
+    )
+    assert await api.error_code(ME, token=forged) == "UNAUTHENTICATED"
+    assert (await api.data(ME))["me"] is None  # no token: anonymous, not an error
+    token = api.token_for(v.admin)
+    await session.execute(update(User).where(User.id == v.admin.id).values(is_active=False))
+    assert await api.error_code(ME, token=token) == "UNAUTHENTICATED"
+    query = 'query($id: ID!) { orgUnit(id: $id) { name } }'
+    assert await api.error_code(query, {"id": "T3JnVW5pdDox"}) == "UNAUTHENTICATED"

@@ -1,0 +1,269 @@
+"""The grid through the API: building it, appointments with history, masking, bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from models import Appointment, HouseholdMembership, OrgUnit, Resident
+from tests.support import build_village, gid, id_number
+
+CREATE_UNIT = """mutation($i: CreateOrgUnitInput!) { createOrgUnit(input: $i) {
+  orgUnit { id name kind level { name chiefTitle } ancestors { name } } errors { code field message } } }"""
+CREATE_HOUSEHOLD = """mutation($i: CreateHouseholdInput!) { createHousehold(input: $i) {
+  household { id number livingStatus unit { name } } errors { code field message } } }"""
+CREATE_RESIDENT = """mutation($i: CreateResidentInput!) { createResident(input: $i) {
+  resident { id name phone idNumber relation household { number } } errors { code field message } } }"""
+APPOINT = """mutation($i: AppointInput!) { appoint(input: $i) {
+  appointment { id role title active user { displayName } } errors { code field message } } }"""
+HISTORY = """query($id: ID!, $at: DateTime, $all: Boolean!) { orgUnit(id: $id) {
+  chief { user { displayName } }
+  appointments(role: CHIEF, at: $at, includeEnded: $all) {
+    edges { node { user { displayName } validFrom validTo active } } } } }"""
+
+
+async def test_admin_builds_the_grid_down_to_a_household_and_resident(api, session, settings):
+    v = await build_village(session, settings, "建村")
+    token = api.token_for(v.admin)
+    unit = await api.data(
+        CREATE_UNIT, {"i": {"parentId": gid("OrgUnit", v.group.id), "name": "第3邻"}}, token
+    )
+    created = unit["createOrgUnit"]
+    assert created["errors"] == []
+    assert created["orgUnit"]["level"] == {"name": "邻", "chiefTitle": "邻长"}
+    assert [a["name"] for a in created["orgUnit"]["ancestors"]] == ["建村镇", "建村", "东片", "一组"]
+    household = await api.data(
+        CREATE_HOUSEHOLD,
+        {"i": {"unitId": created["orgUnit"]["id"], "number": "J-100", "address": "建村3号",
+               "livingStatus": "WORKING_AWAY"}},
+        token,
+    )
+    assert household["createHousehold"]["household"]["livingStatus"] == "WORKING_AWAY"
+    number = id_number(1990)
+    resident = await api.data(
+        CREATE_RESIDENT,
+        {"i": {"householdId": household["createHousehold"]["household"]["id"], "name": "赵六",
+               "gender": "MALE", "relation": "HEAD", "phone": "138 0013 8000", "idNumber": number,
+               "birthYear": 1990}},
+        token,
+    )
+    r = resident["createResident"]
+    assert r["errors"] == []
+    assert r["resident"]["phone"] == "13800138000"
+    assert r["resident"]["idNumber"] == number  # an admin needs the full number
+    stored = await session.scalar(select(Resident).where(Resident.name == "赵六"))
+    assert number.encode() not in stored.id_number_cipher  # encrypted at rest
+    assert stored.id_number_masked == number[:3] + "*" * 11 + number[-4:]
+
+
+async def test_refusals_are_coded_and_write_nothing(api, session, settings):
+    v = await build_village(session, settings, "拒村")
+    token = api.token_for(v.admin)
+    hood = gid("OrgUnit", v.neighbourhoods[0].id)
+
+    async def count(model) -> int:
+        return await session.scalar(select(func.count()).select_from(model))
+
+    units_before, residents_before = await count(OrgUnit), await count(Resident)
+    cases = [
+        (CREATE_UNIT, {"parentId": hood, "name": "更下一级"}, "createOrgUnit", "NO_DEEPER_LEVEL"),
+        (CREATE_UNIT, {"parentId": gid("OrgUnit", v.group.id), "name": "第1邻"}, "createOrgUnit", "DUPLICATE"),
+        (CREATE_UNIT, {"parentId": gid("OrgUnit", v.group.id), "name": "  "}, "createOrgUnit", "INVALID_INPUT"),
+        (CREATE_UNIT, {"parentId": gid("OrgUnit", 987654321), "name": "x"}, "createOrgUnit", "NOT_FOUND"),
+        (CREATE_UNIT, {"parentId": gid("Household", v.households[0].id), "name": "x"}, "createOrgUnit", "NOT_FOUND"),
+        (CREATE_HOUSEHOLD, {"unitId": gid("OrgUnit", v.group.id), "number": "N", "address": "a"},
+         "createHousehold", "NOT_A_LEAF_UNIT"),
+        (CREATE_HOUSEHOLD, {"unitId": hood, "number": v.households[0].number, "address": "a"},
+         "createHousehold", "DUPLICATE"),
+        (CREATE_RESIDENT, {"householdId": gid("Household", v.households[0].id), "name": "甲",
+                           "gender": "MALE", "relation": "CHILD", "phone": "1234"},
+         "createResident", "INVALID_PHONE"),
+        (CREATE_RESIDENT, {"householdId": gid("Household", v.households[0].id), "name": "乙",
+                           "gender": "MALE", "relation": "CHILD", "idNumber": "430681199001011235"},
+         "createResident", "INVALID_ID_NUMBER"),
+        (CREATE_RESIDENT, {"householdId": gid("Household", v.households[0].id), "name": "丙",
+                           "gender": "MALE", "relation": "HEAD"},
+         "createResident", "HOUSEHOLD_HAS_HEAD"),
+        (CREATE_RESIDENT, {"householdId": gid("Household", v.households[0].id), "name": "丁",
+                           "gender": "MALE", "relation": "CHILD", "birthYear": 1800},
+         "createResident", "INVALID_INPUT"),
+    ]
+    for query, variables, name, code in cases:
+        data = await api.data(query, {"i": variables}, token)
+        assert data[name]["errors"][0]["code"] == code, (variables, data)
+    assert (await count(OrgUnit), await count(Resident)) == (units_before, residents_before)
+
+
+async def test_malformed_ids_and_limits_are_client_errors(api, session, settings):
+    v = await build_village(session, settings, "限村")
+    token = api.token_for(v.admin)
+    body = await api.post('query { orgUnit(id: "%%%") { name } }', token=token)
+    assert body["errors"] and body["data"] is None
+    assert await api.error_code(
+        'query { orgUnit(id: "T3JnVW5pdDphYmM=") { name } }', token=token  # OrgUnit:abc
+    ) == "NOT_FOUND"
+    deep = "query { me { household { unit { " + "parent { " * 12 + "name" + " }" * 12 + " } } } }"
+    body = await api.post(deep, token=token)
+    assert "exceeds maximum operation depth" in body["errors"][0]["message"]
+    aliases = "query { " + " ".join(f"a{i}: me {{ user {{ id }} }}" for i in range(20)) + " }"
+    assert "aliases found" in (await api.post(aliases, token=token))["errors"][0]["message"]
+    huge = "query { me { " + "user { id } " * 1500 + "} }"
+    assert "token" in (await api.post(huge, token=token))["errors"][0]["message"].lower()
+    assert await api.error_code(
+        "query($id: ID!) { orgUnit(id: $id) { children(first: 1000) { edges { cursor } } } }",
+        {"id": gid("OrgUnit", v.village.id)}, token,
+    ) == "BAD_USER_INPUT"
+    assert await api.error_code(
+        "query($id: ID!) { orgUnit(id: $id) { children(after: \"garbage\") { edges { cursor } } } }",
+        {"id": gid("OrgUnit", v.village.id)}, token,
+    ) == "BAD_USER_INPUT"
+
+
+async def test_chief_appointments_keep_their_history(api, session, settings):
+    v = await build_village(session, settings, "任村")
+    token = api.token_for(v.admin)
+    hood = v.neighbourhoods[1]
+    first, second = v.residents[2], v.residents[3]  # both live in the second neighbourhood
+    one = await api.data(
+        APPOINT, {"i": {"unitId": gid("OrgUnit", hood.id), "role": "CHIEF",
+                        "residentId": gid("Resident", first.id)}}, token,
+    )
+    assert one["appoint"]["appointment"]["title"] == "邻长"
+    # back-date the first term so the two terms are distinguishable in time
+    await session.execute(text("ALTER TABLE appointments DISABLE TRIGGER appointments_history"))
+    await session.execute(
+        text("UPDATE appointments SET valid_from = now() - interval '90 days' WHERE unit_id = :u"),
+        {"u": hood.id},
+    )
+    await session.execute(text("ALTER TABLE appointments ENABLE TRIGGER appointments_history"))
+    two = await api.data(
+        APPOINT, {"i": {"unitId": gid("OrgUnit", hood.id), "role": "CHIEF",
+                        "residentId": gid("Resident", second.id)}}, token,
+    )
+    assert two["appoint"]["errors"] == []
+
+    now = await api.data(HISTORY, {"id": gid("OrgUnit", hood.id), "at": None, "all": False}, token)
+    assert now["orgUnit"]["chief"]["user"]["displayName"] == second.name
+    assert [e["node"]["user"]["displayName"] for e in now["orgUnit"]["appointments"]["edges"]] == [second.name]
+    month_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    then = await api.data(HISTORY, {"id": gid("OrgUnit", hood.id), "at": month_ago, "all": False}, token)
+    assert [e["node"]["user"]["displayName"] for e in then["orgUnit"]["appointments"]["edges"]] == [first.name]
+    everything = await api.data(HISTORY, {"id": gid("OrgUnit", hood.id), "at": None, "all": True}, token)
+    terms = [e["node"] for e in everything["orgUnit"]["appointments"]["edges"]]
+    assert [(t["user"]["displayName"], t["active"]) for t in terms] == [(second.name, True), (first.name, False)]
+    assert terms[1]["validTo"] is not None
+
+    ended = await api.data(
+        "mutation($i: EndAppointmentInput!) { endAppointment(input: $i) { appointment { active } errors { code } } }",
+        {"i": {"id": two["appoint"]["appointment"]["id"]}}, token,
+    )
+    assert ended["endAppointment"]["appointment"]["active"] is False
+    twice = await api.data(
+        "mutation($i: EndAppointmentInput!) { endAppointment(input: $i) { errors { code } } }",
+        {"i": {"id": two["appoint"]["appointment"]["id"]}}, token,
+    )
+    assert twice["endAppointment"]["errors"] == [{"code": "ALREADY_ENDED"}]
+
+
+async def test_history_rows_cannot_be_rewritten_in_the_database(session, settings):
+    v = await build_village(session, settings, "史村")
+    appointment = await session.scalar(select(Appointment).where(Appointment.user_id == v.chief.id))
+    membership = await session.scalar(select(HouseholdMembership).limit(1))
+    refused = [
+        ("UPDATE appointments SET role = 'village_admin' WHERE id = :id", appointment.id),
+        ("DELETE FROM appointments WHERE id = :id", appointment.id),
+        ("UPDATE household_memberships SET relation = 'other' WHERE id = :id", membership.id),
+        ("DELETE FROM household_memberships WHERE id = :id", membership.id),
+    ]
+    for statement, row_id in refused:
+        with pytest.raises(DBAPIError, match="history|only the end"):
+            async with session.begin_nested():
+                await session.execute(text(statement), {"id": row_id})
+    # ending a term is the one change allowed, once
+    await session.execute(
+        text("UPDATE appointments SET valid_to = now() WHERE id = :id"), {"id": appointment.id}
+    )
+    with pytest.raises(DBAPIError, match="ended"):
+        async with session.begin_nested():
+            await session.execute(
+                text("UPDATE appointments SET valid_to = now() + interval '1 day' WHERE id = :id"),
+                {"id": appointment.id},
+            )
+
+
+async def test_phones_and_id_numbers_are_masked_by_role(api, session, settings):
+    v = await build_village(session, settings, "掩村")
+    target = v.residents[0]  # head of the first household, in the chief's neighbourhood
+    number_query = "query($id: ID!) { resident(id: $id) { phone idNumber } }"
+    variables = {"id": gid("Resident", target.id)}
+
+    admin = (await api.data(number_query, variables, api.token_for(v.admin)))["resident"]
+    assert admin["phone"] == target.phone and len(admin["idNumber"]) == 18 and "*" not in admin["idNumber"]
+
+    chief = (await api.data(number_query, variables, api.token_for(v.chief)))["resident"]
+    assert chief["phone"] == target.phone  # chiefs call the households they serve
+    assert chief["idNumber"] == target.id_number_masked
+
+    # a party member at the village sees the grid but not phones
+    from grid import appointments
+
+    member = await appointments.user_for_resident(session, v.residents[4])
+    await appointments.appoint(session, v.village, member, "party_member", appointed_by=None,
+                               now=datetime.now(UTC))
+    party = (await api.data(number_query, variables, api.token_for(member)))["resident"]
+    assert party["phone"] == target.phone[:3] + "****" + target.phone[-4:]
+    assert party["idNumber"] == target.id_number_masked
+
+    # a resident sees their own household: their own phone in full, the others' masked
+    spouse = await appointments.user_for_resident(session, v.residents[1])
+    own = await api.data(
+        "query { me { household { members { resident { name phone idNumber } } } } }",
+        token=api.token_for(spouse),
+    )
+    members = {m["resident"]["name"]: m["resident"] for m in own["me"]["household"]["members"]}
+    assert members[v.residents[1].name]["phone"] == v.residents[1].phone
+    assert members[target.name]["phone"] == target.phone[:3] + "****" + target.phone[-4:]
+    assert all("*" in m["idNumber"] for m in members.values())
+
+
+async def test_moving_a_resident_keeps_the_old_membership(api, session, settings):
+    v = await build_village(session, settings, "迁村")
+    token = api.token_for(v.admin)
+    bride = v.residents[3]  # spouse in household 2 moves to household 1 as a daughter-in-law
+    moved = await api.data(
+        """mutation($i: MoveResidentInput!) { moveResident(input: $i) {
+             resident { relation household { number } memberships { relation validTo endReason household { number } } }
+             errors { code } } }""",
+        {"i": {"residentId": gid("Resident", bride.id), "householdId": gid("Household", v.households[0].id),
+               "relation": "CHILD_IN_LAW", "reason": "婚嫁"}},
+        token,
+    )
+    r = moved["moveResident"]["resident"]
+    assert r["relation"] == "CHILD_IN_LAW" and r["household"]["number"] == v.households[0].number
+    assert [(m["relation"], m["household"]["number"], m["endReason"]) for m in r["memberships"]] == [
+        ("CHILD_IN_LAW", v.households[0].number, None),
+        ("SPOUSE", v.households[1].number, "婚嫁"),
+    ]
+
+
+async def test_admin_searches_residents_by_name_phone_or_id_number(api, session, settings):
+    v = await build_village(session, settings, "搜村")
+    token = api.token_for(v.admin)
+    query = """query($u: ID!, $q: String) { residents(unitId: $u, query: $q, first: 2) {
+      edges { node { name } } pageInfo { hasNextPage endCursor } } }"""
+    unit = gid("OrgUnit", v.village.id)
+    target = v.residents[5]
+    by_phone = await api.data(query, {"u": unit, "q": target.phone}, token)
+    assert [e["node"]["name"] for e in by_phone["residents"]["edges"]] == [target.name]
+    by_name = await api.data(query, {"u": unit, "q": "李"}, token)
+    assert len(by_name["residents"]["edges"]) == 2 and by_name["residents"]["pageInfo"]["hasNextPage"]
+    rest = await api.data(
+        query.replace("first: 2", "first: 2, after: $after").replace("$q: String)", "$q: String, $after: String)"),
+        {"u": unit, "q": "李", "after": by_name["residents"]["pageInfo"]["endCursor"]}, token,
+    )
+    names = [e["node"]["name"] for e in by_name["residents"]["edges"] + rest["residents"]["edges"]]
+    assert sorted(names) == sorted(r.name for r in v.residents if r.name.startswith("李"))
+    assert await api.error_code(query, {"u": unit, "q": "李"}, api.token_for(v.chief)) == "FORBIDDEN"
