@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, tuple_
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.errors import BadInput
 
@@ -76,3 +79,33 @@ async def keyset_page(
     rows = rows[:size]
     width = len(order_by)
     return Page(rows, [_encode(tuple(r[-width:])) for r in rows], has_next)
+
+
+async def first_pages(
+    session: AsyncSession, model, partition: str, parent_ids: Sequence[int], where: list, size: int
+) -> dict[int, Page]:
+    """The first page of `model` rows for each of many parents, in one statement: what a
+    nested connection needs so that a list of N parents costs one query, not N. Cursors
+    continue with `keyset_page(..., [model.id], ...)`."""
+    parent = getattr(model, partition)
+    number = func.row_number().over(partition_by=parent, order_by=model.id).label("row_number")
+    ranked = select(model, number).where(parent.in_(parent_ids), *where).subquery()
+    entity = aliased(model, ranked)
+    rows = (
+        await session.execute(
+            select(entity)
+            .where(ranked.c.row_number <= size + 1)
+            .order_by(ranked.c[partition], ranked.c.id)
+        )
+    ).scalars()
+    grouped: dict[int, list] = {pid: [] for pid in parent_ids}
+    for item in rows:
+        grouped[getattr(item, partition)].append(item)
+    return {
+        pid: Page(
+            [(item, item.id) for item in items[:size]],
+            [_encode((item.id,)) for item in items[:size]],
+            len(items) > size,
+        )
+        for pid, items in grouped.items()
+    }

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.pagination import Page, keyset_page
+from app.pagination import Page, first_pages, keyset_page
 from grid.appointments import held_at
 from grid.id_numbers import IdNumberVault, normalize_id_number
 from identity.phones import normalize_phone
@@ -28,14 +28,24 @@ async def top_units(session: AsyncSession, viewer: Viewer, first: int | None, af
 async def child_units(
     session: AsyncSession, viewer: Viewer, unit: OrgUnit, first: int | None, after: str | None
 ) -> Page:
-    stmt = select(OrgUnit, OrgUnit.id).where(OrgUnit.parent_id == unit.id)
-    if not viewer.may(GRID_ROLES, unit.path):  # not over the whole subtree: filter
-        stmt = stmt.where(or_(within(OrgUnit.path, viewer.roots(GRID_ROLES)), _near(viewer)))
+    stmt = select(OrgUnit, OrgUnit.id).where(OrgUnit.parent_id == unit.id, visible_units(viewer))
     return await keyset_page(session, stmt, [OrgUnit.id], first, after)
 
 
+async def first_child_pages(
+    session: AsyncSession, viewer: Viewer, unit_ids: list[int], size: int
+) -> dict[int, Page]:
+    """`child_units` for many units at once (one statement), first pages only."""
+    return await first_pages(session, OrgUnit, "parent_id", unit_ids, [visible_units(viewer)], size)
+
+
+def visible_units(viewer: Viewer):
+    """Units in the subtrees where the viewer holds a grid role, or above their own posts
+    and household (whose names are public to them)."""
+    return or_(within(OrgUnit.path, viewer.roots(GRID_ROLES)), _near(viewer))
+
+
 def _near(viewer: Viewer):
-    """Units above the viewer's own posts and household (their names are public to them)."""
     own = [g.unit_path for g in viewer.grants]
     if viewer.household_unit_path:
         own.append(viewer.household_unit_path)

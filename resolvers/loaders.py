@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, select
 from strawberry.dataloader import DataLoader
 
+from app.pagination import Page
+from grid import queries
 from grid.appointments import held_at
 from models import (
     Appointment,
@@ -37,6 +39,7 @@ class Loaders:
         self.user = DataLoader(self._users)
         self.resident = DataLoader(self._residents)
         self.chief = DataLoader(self._chiefs)
+        self.child_page = DataLoader(self._child_pages)
 
     async def _rows(self, stmt) -> list[Any]:
         async with self._context.db() as session:
@@ -107,6 +110,17 @@ class Loaders:
         )
         found = {r[0].unit_id: r[0] for r in rows}
         return [found.get(i) for i in unit_ids]
+
+    async def _child_pages(self, keys: Sequence[tuple[int, int]]) -> list[Page]:
+        """First pages of children, keyed by (unit id, page size)."""
+        viewer = self._context.loaded_viewer
+        pages: dict[tuple[int, int], Page] = {}
+        for size in {size for _, size in keys}:
+            ids = [unit_id for unit_id, s in keys if s == size]
+            async with self._context.db() as session:
+                found = await queries.first_child_pages(session, viewer, ids, size)
+            pages.update({(unit_id, size): page for unit_id, page in found.items()})
+        return [pages[key] for key in keys]
 
 
 def _grouped(keys: Sequence[int], items, key: Callable[[Any], int]) -> list[list]:

@@ -9,7 +9,7 @@ import strawberry
 from strawberry import Private, relay
 from strawberry.types import Info
 
-from app.pagination import Page
+from app.pagination import Page, page_size
 from grid import queries
 from grid.access import can_see_household
 from grid.errors import GridErrorCode as DomainGridErrorCode
@@ -167,8 +167,11 @@ class OrgUnit(relay.Node):
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> relay.Connection[OrgUnit]:
         ctx = info.context
-        async with ctx.db() as session:
-            page = await queries.child_units(session, ctx.loaded_viewer, self.row, first, after)
+        if after is None:  # the usual nested case: batched across sibling units
+            page = await ctx.loaders.child_page.load((self.id, page_size(first)))
+        else:
+            async with ctx.db() as session:
+                page = await queries.child_units(session, ctx.loaded_viewer, self.row, first, after)
         return connection([OrgUnit.from_row(r[0]) for r in page.rows], page)
 
     @strawberry.field(description="Households anywhere below this unit, that the viewer may see.")

@@ -1,0 +1,35 @@
+"""The demo town loads once, through the domain rules, and its logins work."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.demo import describe_logins, seed_demo
+from models import Household, OrgUnit, Resident
+
+
+async def test_demo_loads_once_and_its_admin_can_log_in(api, session, database_url):
+    first = await seed_demo(database_url)
+    assert await seed_demo(database_url) is False  # idempotent
+    town = await session.scalar(select(OrgUnit).where(OrgUnit.kind == "town", OrgUnit.code == "DEMO"))
+    assert town is not None and first is True
+    villages = await session.scalar(select(func.count()).where(OrgUnit.parent_id == town.id))
+    assert villages == 3
+    households = await session.scalar(
+        select(func.count()).select_from(Household).join(OrgUnit, OrgUnit.id == Household.village_id)
+        .where(OrgUnit.parent_id == town.id)
+    )
+    residents = await session.scalar(
+        select(func.count()).select_from(Resident).join(OrgUnit, OrgUnit.id == Resident.village_id)
+        .where(OrgUnit.parent_id == town.id)
+    )
+    assert 280 <= households <= 320 and 850 <= residents <= 1000
+
+    login = await api.data(
+        'mutation { loginWithPassword(input: {phone: "13900000011", password: "demo1234"}) '
+        "{ tokens { accessToken } errors { code } } }"
+    )
+    token = login["loginWithPassword"]["tokens"]["accessToken"]
+    me = await api.data("{ me { appointments { title unit { name } } } }", token=token)
+    assert me["me"]["appointments"] == [{"title": "村管理员", "unit": {"name": "青山村"}}]
+    assert "13900000011" in describe_logins()

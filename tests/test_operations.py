@@ -1,0 +1,73 @@
+"""Health, readiness, metrics, request ids, masking of unexpected errors, production mode."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from app.asgi import create_app
+from grid import access
+from tests.conftest import _session
+from tests.support import build_village, gid
+
+
+async def test_health_ready_and_metrics(api):
+    assert (await api.http.get("/healthz")).json() == {"status": "ok"}
+    assert (await api.http.get("/readyz")).json() == {"status": "ok"}
+    await api.post("query Probe { me { user { id } } }")
+    metrics = (await api.http.get("/metrics")).text
+    assert 'graphql_operations_total{operation="Probe",outcome="ok",type="query"}' in metrics
+    assert "graphql_operation_duration_seconds_bucket" in metrics
+
+
+async def test_request_id_is_returned_and_can_be_supplied(api):
+    response = await api.http.post("/graphql", json={"query": "{ me { user { id } } }"})
+    assert len(response.headers["x-request-id"]) == 32
+    mine = await api.http.post(
+        "/graphql", json={"query": "{ me { user { id } } }"}, headers={"X-Request-ID": "abc-123"}
+    )
+    assert mine.headers["x-request-id"] == "abc-123"
+
+
+async def test_unexpected_errors_are_masked_with_the_request_id(api, session, settings, monkeypatch):
+    v = await build_village(session, settings, "错村")
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(access, "get_unit", broken)
+    response = await api.http.post(
+        "/graphql",
+        json={"query": 'query($id: ID!) { orgUnit(id: $id) { name } }',
+              "variables": {"id": gid("OrgUnit", v.village.id)}},
+        headers={"Authorization": f"Bearer {api.token_for(v.admin)}", "X-Request-ID": "req-42"},
+    )
+    error = response.json()["errors"][0]
+    assert "hunter2" not in response.text
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+
+
+async def test_production_mode_hides_introspection_and_graphiql(settings, connection):
+    production = settings.model_copy(
+        update={
+            "environment": "production",
+            "jwt_secret": SecretStr("p" * 48),
+            "data_encryption_key": SecretStr("cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZyEhISE="),
+        }
+    )
+    app = create_app(production, session_factory=lambda: _session(connection))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            body = (await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})).json()
+            assert body["errors"] and "introspection" in body["errors"][0]["message"].lower()
+            page = await http.get("/graphql", headers={"Accept": "text/html"})
+            assert "graphiql" not in page.text.lower()
+
+
+def test_production_refuses_development_secrets():
+    from app.settings import Settings
+
+    with pytest.raises(ValueError, match="JWT_SECRET"):
+        Settings(_env_file=None, environment="production", database_url="postgresql://x/y")
