@@ -60,6 +60,9 @@ async def appoint(
     if note is not None and len(note) > 200:
         raise invalid("备注不超过200字", field="note")
     if role == "chief":
+        # Serialise chief changes per unit: two admins appointing at once both succeed, one
+        # after the other, instead of colliding on the one-open-chief index.
+        await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update())
         current = await session.scalar(
             select(Appointment)
             .where(Appointment.unit_id == unit.id, Appointment.role == "chief", Appointment.valid_to.is_(None))

@@ -1,0 +1,95 @@
+"""Races over real parallel connections, on committed data (the app runs on its own pool)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.asgi import create_app
+from app.database import create_sessionmaker
+from models import Appointment, LoginCode
+from tests.support import GraphQLClient, RecordingSms, build_village, gid
+
+
+@pytest.fixture
+async def committed(engine, settings):
+    """A session whose commits are real, for setting up data that parallel requests see."""
+    async with create_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+async def live_api(settings):
+    sms = RecordingSms()
+    app = create_app(settings, sms=sms)  # its own engine and pool: one connection per request
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            client = GraphQLClient(http, settings)
+            client.sms = sms
+            yield client
+
+
+LOGIN = """mutation($p: String!, $c: String!) { loginWithCode(input: {phone: $p, code: $c}) {
+  tokens { accessToken } errors { code } } }"""
+
+
+async def test_parallel_wrong_codes_are_all_counted(live_api, committed, settings):
+    v = await build_village(committed, settings, "并码村")
+    await committed.commit()
+    phone = v.residents[0].phone
+    await live_api.data("mutation($p: String!) { requestLoginCode(input: {phone: $p}) { sent } }", {"p": phone})
+    wrong = "000000" if live_api.sms.last_code(phone) != "000000" else "111111"
+    results = await asyncio.gather(
+        *(live_api.data(LOGIN, {"p": phone, "c": wrong}) for _ in range(12))
+    )
+    codes = sorted(r["loginWithCode"]["errors"][0]["code"] for r in results)
+    assert codes.count("INVALID_CODE") == settings.otp_max_attempts - 1
+    assert codes.count("LOCKED_OUT") == 12 - (settings.otp_max_attempts - 1)
+    attempts = await committed.scalar(select(func.max(LoginCode.attempts)).where(LoginCode.phone == phone))
+    assert attempts == settings.otp_max_attempts
+
+
+async def test_parallel_refreshes_of_one_token_give_at_most_one_new_pair(live_api, committed, settings):
+    v = await build_village(committed, settings, "并刷村")
+    await committed.commit()
+    login = await live_api.data(
+        'mutation($p: String!) { loginWithPassword(input: {phone: $p, password: "secret-pass"}) '
+        "{ tokens { refreshToken } } }", {"p": v.admin.phone},
+    )
+    token = login["loginWithPassword"]["tokens"]["refreshToken"]
+    results = await asyncio.gather(*(
+        live_api.data(
+            "mutation($t: String!) { refreshToken(input: {refreshToken: $t}) { tokens { refreshToken } errors { code } } }",
+            {"t": token},
+        )
+        for _ in range(6)
+    ))
+    winners = [r for r in results if r["refreshToken"]["tokens"]]
+    assert len(winners) <= 1
+    assert all(r["refreshToken"]["errors"][0]["code"] in {"TOKEN_REUSED", "INVALID_TOKEN"}
+               for r in results if not r["refreshToken"]["tokens"])
+
+
+async def test_two_admins_appointing_a_chief_at_once_leave_one_chief_and_full_history(
+    live_api, committed, settings
+):
+    v = await build_village(committed, settings, "并任村")
+    await committed.commit()
+    hood = v.neighbourhoods[1]
+    token = live_api.token_for(v.admin)
+    query = """mutation($i: AppointInput!) { appoint(input: $i) { appointment { id } errors { code } } }"""
+    results = await asyncio.gather(*(
+        live_api.data(query, {"i": {"unitId": gid("OrgUnit", hood.id), "role": "CHIEF",
+                                    "residentId": gid("Resident", r.id)}}, token)
+        for r in v.residents[2:4]
+    ))
+    assert all(r["appoint"]["errors"] == [] for r in results)
+    terms = (await committed.scalars(
+        select(Appointment).where(Appointment.unit_id == hood.id, Appointment.role == "chief")
+    )).all()
+    assert len(terms) == 2
+    assert sum(t.valid_to is None for t in terms) == 1
