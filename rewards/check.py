@@ -1,0 +1,77 @@
+"""Recompute every invariant of the ledger and the store from the rows themselves.
+
+Each query returns the rows that break one invariant; `village rewards check` prints them
+and exits non-zero if there are any. The tests run it after every rewards test."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+INVARIANTS: dict[str, str] = {
+    "transaction legs sum to zero": """
+        SELECT t.id AS transaction_id, coalesce(sum(e.points), 0) AS total, count(e.id) AS legs
+        FROM points_transactions t LEFT JOIN points_entries e ON e.transaction_id = t.id
+        GROUP BY t.id HAVING coalesce(sum(e.points), 0) <> 0 OR count(e.id) < 2""",
+    "cached balance equals the ledger": """
+        SELECT a.id AS account_id, a.balance, coalesce(sum(e.points), 0) AS ledger
+        FROM points_accounts a LEFT JOIN points_entries e ON e.account_id = a.id
+        GROUP BY a.id HAVING a.balance <> coalesce(sum(e.points), 0)""",
+    "household balance equals its lots": """
+        SELECT a.id AS account_id, a.balance, coalesce(sum(l.remaining), 0) AS lots
+        FROM points_accounts a LEFT JOIN points_lots l ON l.account_id = a.id
+        WHERE a.kind = 'household'
+        GROUP BY a.id HAVING a.balance <> coalesce(sum(l.remaining), 0)""",
+    "lot remainder equals its entries": """
+        SELECT l.id AS lot_id, l.remaining, coalesce(sum(e.points), 0) AS ledger
+        FROM points_lots l LEFT JOIN points_entries e ON e.lot_id = l.id
+        GROUP BY l.id HAVING l.remaining <> coalesce(sum(e.points), 0)""",
+    "household legs name their lot": """
+        SELECT e.id AS entry_id FROM points_entries e JOIN points_accounts a ON a.id = e.account_id
+        WHERE a.kind = 'household' AND e.lot_id IS NULL""",
+    "balances respect their floors": """
+        SELECT id AS account_id, balance, min_balance FROM points_accounts
+        WHERE min_balance IS NOT NULL AND balance < min_balance""",
+    "lifetime earned equals credits kept": """
+        SELECT a.id AS account_id, a.lifetime_earned, coalesce(c.total, 0) AS ledger
+        FROM points_accounts a
+        LEFT JOIN (
+            SELECT e.account_id, sum(e.points) AS total
+            FROM points_entries e JOIN points_transactions t ON t.id = e.transaction_id
+            WHERE t.kind IN ('award', 'reversal') OR (t.kind = 'adjustment' AND e.points > 0)
+            GROUP BY e.account_id
+        ) c ON c.account_id = a.id
+        WHERE a.kind = 'household' AND a.lifetime_earned <> coalesce(c.total, 0)""",
+    "stock on hand equals its movements": """
+        SELECT i.id AS item_id, i.stock_available, coalesce(sum(m.delta_available), 0) AS moved
+        FROM reward_items i LEFT JOIN stock_movements m ON m.item_id = i.id
+        GROUP BY i.id HAVING i.stock_available <> coalesce(sum(m.delta_available), 0)""",
+    "reserved stock equals its movements and open redemptions": """
+        SELECT i.id AS item_id, i.stock_reserved,
+               (SELECT coalesce(sum(delta_reserved), 0) FROM stock_movements m WHERE m.item_id = i.id) AS moved,
+               (SELECT coalesce(sum(quantity), 0) FROM redemptions r
+                 WHERE r.item_id = i.id AND r.status = 'reserved') AS open
+        FROM reward_items i
+        WHERE i.stock_reserved <> (SELECT coalesce(sum(delta_reserved), 0) FROM stock_movements m WHERE m.item_id = i.id)
+           OR i.stock_reserved <> (SELECT coalesce(sum(quantity), 0) FROM redemptions r
+                                    WHERE r.item_id = i.id AND r.status = 'reserved')""",
+    "redemptions spent once and refunded once if closed unfulfilled": """
+        SELECT r.id AS redemption_id, r.status,
+               count(*) FILTER (WHERE t.kind = 'redemption') AS spends,
+               count(*) FILTER (WHERE t.kind = 'refund') AS refunds
+        FROM redemptions r LEFT JOIN points_transactions t ON t.redemption_id = r.id
+        GROUP BY r.id, r.status
+        HAVING count(*) FILTER (WHERE t.kind = 'redemption') <> 1
+            OR count(*) FILTER (WHERE t.kind = 'refund')
+               <> CASE WHEN r.status IN ('cancelled', 'expired') THEN 1 ELSE 0 END""",
+}
+
+
+async def violations(session: AsyncSession) -> dict[str, list[dict]]:
+    """Every broken invariant with the rows that break it; empty when all hold."""
+    found: dict[str, list[dict]] = {}
+    for name, query in INVARIANTS.items():
+        rows = (await session.execute(text(query))).mappings().all()
+        if rows:
+            found[name] = [dict(row) for row in rows]
+    return found

@@ -1,0 +1,65 @@
+"""Idempotency keys for mutations that move points or stock: the first answer to a
+(user, operation, key) is the answer to every retry; the same key with a different input
+is refused. Call `replay` after taking the lock that serialises the operation, so that
+concurrent retries see each other."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import DomainError
+from models import IdempotencyRecord
+from rewards.errors import RewardsError, RewardsErrorCode, invalid
+
+
+def request_hash(**inputs) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    key = (key or "").strip()
+    if not 1 <= len(key) <= 100:
+        raise invalid("idempotencyKey 为1到100个字符", "idempotencyKey")
+    return key
+
+
+async def replay(
+    session: AsyncSession, user_id: int, operation: str, key: str, digest: str
+) -> IdempotencyRecord | None:
+    """The earlier answer for this key, or None. A stored refusal is raised again."""
+    record = await session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id,
+            IdempotencyRecord.operation == operation,
+            IdempotencyRecord.key == key,
+        )
+    )
+    if record is None:
+        return None
+    if record.request_hash != digest:
+        raise RewardsError(
+            RewardsErrorCode.IDEMPOTENCY_KEY_REUSED, "该幂等键已用于另一个请求", field="idempotencyKey"
+        )
+    if record.error_code is not None:
+        raise RewardsError(RewardsErrorCode(record.error_code), record.error_message or "")
+    return record
+
+
+async def remember(
+    session: AsyncSession, user_id: int, operation: str, key: str, digest: str,
+    result_id: int | None = None, error: DomainError | None = None,
+) -> None:
+    await session.execute(
+        insert(IdempotencyRecord)
+        .values(
+            user_id=user_id, operation=operation, key=key, request_hash=digest, result_id=result_id,
+            error_code=error.code.value if error else None,
+            error_message=error.message[:200] if error else None,
+        )
+        .on_conflict_do_nothing()
+    )

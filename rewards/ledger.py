@@ -1,0 +1,152 @@
+"""The ledger's moves. Every function here runs inside the caller's transaction and with
+the household account already locked (see `accounts.lock_household_account`).
+
+A move is a transaction with legs that sum to zero (PostgreSQL refuses to commit one that
+does not). Points enter a household as a lot with an optional expiry; they leave it drawn
+from lots, soonest-expiring first, never from an expired lot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
+from rewards.accounts import system_account
+from rewards.errors import RewardsError, RewardsErrorCode
+
+
+@dataclass(frozen=True)
+class Leg:
+    account_id: int
+    points: int
+    lot_id: int | None = None
+
+
+async def post(
+    session: AsyncSession, *, village_id: int, kind: str, reason: str, legs: list[Leg], now: datetime,
+    actor_user_id: int | None = None, household_id: int | None = None, resident_id: int | None = None,
+    rule_version_id: int | None = None, redemption_id: int | None = None,
+    reverses_id: int | None = None, source: str | None = None,
+) -> PointsTransaction:
+    """Record a transaction and its legs, and move the cached balances by the legs."""
+    transaction = PointsTransaction(
+        village_id=village_id, kind=kind, reason=reason, actor_user_id=actor_user_id,
+        household_id=household_id, resident_id=resident_id, rule_version_id=rule_version_id,
+        redemption_id=redemption_id, reverses_id=reverses_id, source=source, created_at=now,
+    )
+    session.add(transaction)
+    await session.flush()
+    await session.execute(
+        insert(PointsEntry),
+        [
+            {"transaction_id": transaction.id, "village_id": village_id, "account_id": leg.account_id,
+             "lot_id": leg.lot_id, "points": leg.points, "created_at": now}
+            for leg in legs
+        ],
+    )
+    totals: dict[int, int] = {}
+    for leg in legs:
+        totals[leg.account_id] = totals.get(leg.account_id, 0) + leg.points
+    # The household account is locked already; system accounts are locked here, last.
+    for account_id in totals:
+        await session.execute(
+            update(PointsAccount)
+            .where(PointsAccount.id == account_id)
+            .values(balance=PointsAccount.balance + totals[account_id])
+        )
+    return transaction
+
+
+async def take_from_budget(session: AsyncSession, village_id: int, points: int) -> PointsAccount:
+    """Reserve `points` of the village's budget: a guarded update on the issuance account,
+    so concurrent awards can never issue more than the budget together."""
+    issuance = await system_account(session, village_id, "issuance")
+    allowed = await session.scalar(
+        select(PointsAccount.id).where(
+            PointsAccount.id == issuance.id,
+            or_(PointsAccount.min_balance.is_(None), PointsAccount.balance - points >= PointsAccount.min_balance),
+        ).with_for_update()
+    )
+    if allowed is None:
+        raise RewardsError(RewardsErrorCode.BUDGET_EXHAUSTED, "本村积分预算已用完")
+    return issuance
+
+
+async def open_lot(
+    session: AsyncSession, village_id: int, account_id: int, points: int, expires_at: datetime | None,
+    now: datetime,
+) -> PointsLot:
+    lot = PointsLot(
+        village_id=village_id, account_id=account_id, points=points, remaining=points,
+        expires_at=expires_at, created_at=now,
+    )
+    session.add(lot)
+    await session.flush()
+    return lot
+
+
+async def draw(
+    session: AsyncSession, account_id: int, points: int, now: datetime, *, partial: bool = False
+) -> list[Leg]:
+    """Take `points` from the account's live lots, soonest-expiring first, as debit legs.
+    Short of points: INSUFFICIENT_POINTS, or with `partial` whatever there is."""
+    lots = (
+        await session.execute(
+            select(PointsLot.id, PointsLot.remaining)
+            .where(
+                PointsLot.account_id == account_id,
+                PointsLot.remaining > 0,
+                or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
+            )
+            .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.id)
+            .with_for_update()
+        )
+    ).all()
+    legs: list[Leg] = []
+    wanted = points
+    for lot_id, remaining in lots:
+        if wanted == 0:
+            break
+        taken = min(remaining, wanted)
+        legs.append(Leg(account_id, -taken, lot_id))
+        wanted -= taken
+    if wanted and not partial:
+        raise RewardsError(RewardsErrorCode.INSUFFICIENT_POINTS, "积分不足")
+    for leg in legs:
+        await session.execute(
+            update(PointsLot).where(PointsLot.id == leg.lot_id).values(remaining=PointsLot.remaining + leg.points)
+        )
+    return legs
+
+
+async def return_to_lots(session: AsyncSession, legs: list[Leg]) -> list[Leg]:
+    """The opposite of `draw`: credit legs back into the lots the points came from."""
+    back = [Leg(leg.account_id, -leg.points, leg.lot_id) for leg in legs]
+    for leg in back:
+        await session.execute(
+            update(PointsLot).where(PointsLot.id == leg.lot_id).values(remaining=PointsLot.remaining + leg.points)
+        )
+    return back
+
+
+async def legs_of(session: AsyncSession, transaction_id: int, account_id: int) -> list[Leg]:
+    rows = await session.execute(
+        select(PointsEntry.account_id, PointsEntry.points, PointsEntry.lot_id)
+        .where(PointsEntry.transaction_id == transaction_id, PointsEntry.account_id == account_id)
+        .order_by(PointsEntry.id)
+    )
+    return [Leg(a, p, lot) for a, p, lot in rows]
+
+
+async def spendable(session: AsyncSession, account_id: int, now: datetime) -> int:
+    """What the household can spend now: its lots that have not expired (swept or not)."""
+    return await session.scalar(
+        select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
+            PointsLot.account_id == account_id,
+            PointsLot.remaining > 0,
+            or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
+        )
+    )

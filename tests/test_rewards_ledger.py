@@ -1,0 +1,175 @@
+"""The points engine's domain functions, called directly (no HTTP)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from models import PointsAccount, PointsEntry, PointsLot
+from rewards import awards, catalog, check, redemptions, rules
+from rewards.accounts import policy, set_budget
+from rewards.errors import RewardsError, RewardsErrorCode
+from tests.support import build_village
+
+NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in China
+
+
+async def _rule(session, village, admin, points=10, **terms):
+    return await rules.create_rule(
+        session, village.id, f"r{points}{len(terms)}{terms.get('event_type', '')}",
+        rules.RuleTerms(name="测试规则", points=points, trigger="event",
+                        event_type=terms.pop("event_type", "notice_read"), **terms),
+        admin.id, NOW,
+    )
+
+
+async def _balance(session, household_id) -> int:
+    return await session.scalar(select(PointsAccount.balance).where(PointsAccount.household_id == household_id))
+
+
+async def test_award_is_idempotent_per_source_and_the_ledger_balances(session, settings):
+    v = await build_village(session, settings, "账村")
+    version = await _rule(session, v.village, v.admin, points=5)
+    h = v.households[0]
+    first = await awards.award(session, version, household_id=h.id, resident_id=v.residents[0].id,
+                               source="notice:1", actor_user_id=None, now=NOW)
+    again = await awards.award(session, version, household_id=h.id, resident_id=v.residents[0].id,
+                               source="notice:1", actor_user_id=None, now=NOW)
+    assert first.created and not again.created and again.award.id == first.award.id
+    assert first.points == 5 and again.points == 0
+    assert await _balance(session, h.id) == 5
+    assert await check.violations(session) == {}
+
+
+async def test_spending_draws_soonest_expiring_lots_and_never_expired_ones(session, settings):
+    v = await build_village(session, settings, "期村")
+    h = v.households[0]
+    soon = await _rule(session, v.village, v.admin, points=30, validity_days=10)
+    later = await _rule(session, v.village, v.admin, points=50, validity_days=100)
+    never = await _rule(session, v.village, v.admin, points=20)
+    for version in (never, later, soon):
+        await awards.award(session, version, household_id=h.id, resident_id=None,
+                           source="s", actor_user_id=None, now=NOW)
+    item = await catalog.create_item(session, v.village.id, catalog.ItemTerms(name="肥皂", points_price=40),
+                                     10, v.admin.id, NOW)
+    await redemptions.redeem(session, user_id=v.resident_user.id, village_id=v.village.id,
+                             household_id=h.id, resident_id=None, item_id=item.id, quantity=1,
+                             idempotency_key="k1", now=NOW)
+    lots = {lot.points: lot.remaining for lot in await session.scalars(select(PointsLot))
+            if lot.account_id == (await session.scalar(select(PointsAccount.id).where(PointsAccount.household_id == h.id)))}
+    assert lots == {30: 0, 50: 40, 20: 20}  # the 30 expiring soonest went first, then 10 of the 50
+    # after the 50-point lot expires (T), its 40 can never be spent, even unswept
+    t = NOW + timedelta(days=100)
+    with pytest.raises(RewardsError) as refused:
+        await redemptions.redeem(session, user_id=v.resident_user.id, village_id=v.village.id,
+                                 household_id=h.id, resident_id=None, item_id=item.id, quantity=1,
+                                 idempotency_key="k2", now=t)
+    assert refused.value.code is RewardsErrorCode.INSUFFICIENT_POINTS
+    assert await check.violations(session) == {}
+
+
+async def test_a_deduction_takes_what_there_is_and_records_the_shortfall(session, settings):
+    v = await build_village(session, settings, "扣村")
+    h = v.households[0]
+    plus = await _rule(session, v.village, v.admin, points=8)
+    minus = await _rule(session, v.village, v.admin, points=-20, event_type="return_report")
+    await awards.award(session, plus, household_id=h.id, resident_id=None, source="a", actor_user_id=None, now=NOW)
+    outcome = await awards.award(session, minus, household_id=h.id, resident_id=v.residents[0].id,
+                                 source="violation:1", actor_user_id=v.admin.id, now=NOW)
+    assert outcome.award.points == -20 and outcome.award.shortfall == 12 and outcome.points == -8
+    assert await _balance(session, h.id) == 0
+    nothing = await awards.award(session, minus, household_id=h.id, resident_id=None,
+                                 source="violation:2", actor_user_id=v.admin.id, now=NOW)
+    assert nothing.award.shortfall == 20 and nothing.award.transaction_id is None
+    assert await check.violations(session) == {}
+
+
+async def test_budget_reversal_and_adjustment(session, settings):
+    v = await build_village(session, settings, "预村")
+    h = v.households[0]
+    await set_budget(session, v.village.id, 15)
+    version = await _rule(session, v.village, v.admin, points=10)
+    first = await awards.award(session, version, household_id=h.id, resident_id=None, source="1",
+                               actor_user_id=None, now=NOW)
+    with pytest.raises(RewardsError) as over:
+        await awards.award(session, version, household_id=h.id, resident_id=None, source="2",
+                           actor_user_id=None, now=NOW)
+    assert over.value.code is RewardsErrorCode.BUDGET_EXHAUSTED
+    await awards.reverse_award(session, village_id=v.village.id, award_id=first.award.id,
+                               reason="误发", actor_user_id=v.admin.id, now=NOW)
+    with pytest.raises(RewardsError) as twice:
+        await awards.reverse_award(session, village_id=v.village.id, award_id=first.award.id,
+                                   reason="误发", actor_user_id=v.admin.id, now=NOW)
+    assert twice.value.code is RewardsErrorCode.INVALID_STATE
+    await awards.adjust_points(session, village_id=v.village.id, household_id=h.id, points=12,
+                               reason="补录", actor_user_id=v.admin.id, now=NOW)
+    with pytest.raises(RewardsError) as short:
+        await awards.adjust_points(session, village_id=v.village.id, household_id=h.id, points=-13,
+                                   reason="更正", actor_user_id=v.admin.id, now=NOW)
+    assert short.value.code is RewardsErrorCode.INSUFFICIENT_POINTS
+    assert await _balance(session, h.id) == 12
+    assert await check.violations(session) == {}
+
+
+async def test_reversing_spent_points_is_refused_with_a_code(session, settings):
+    v = await build_village(session, settings, "撤村")
+    h = v.households[0]
+    version = await _rule(session, v.village, v.admin, points=10)
+    given = await awards.award(session, version, household_id=h.id, resident_id=None, source="x",
+                               actor_user_id=None, now=NOW)
+    item = await catalog.create_item(session, v.village.id, catalog.ItemTerms(name="盐", points_price=4),
+                                     5, v.admin.id, NOW)
+    await redemptions.redeem(session, user_id=v.resident_user.id, village_id=v.village.id,
+                             household_id=h.id, resident_id=None, item_id=item.id, quantity=1,
+                             idempotency_key="k", now=NOW)
+    with pytest.raises(RewardsError) as spent:
+        await awards.reverse_award(session, village_id=v.village.id, award_id=given.award.id,
+                                   reason="误发", actor_user_id=v.admin.id, now=NOW)
+    assert spent.value.code is RewardsErrorCode.POINTS_ALREADY_SPENT
+    assert await _balance(session, h.id) == 6
+
+
+async def test_ledger_rows_cannot_be_updated_or_deleted(session, settings):
+    v = await build_village(session, settings, "改村")
+    version = await _rule(session, v.village, v.admin, points=10)
+    await awards.award(session, version, household_id=v.households[0].id, resident_id=None,
+                       source="x", actor_user_id=None, now=NOW)
+    entry = await session.scalar(select(PointsEntry).order_by(PointsEntry.id.desc()).limit(1))
+    for statement in (
+        "UPDATE points_entries SET points = points + 100 WHERE id = :id",
+        "DELETE FROM points_entries WHERE id = :id",
+        "UPDATE points_transactions SET reason = 'x' WHERE id = (SELECT transaction_id FROM points_entries WHERE id = :id)",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with session.begin_nested():
+                await session.execute(text(statement), {"id": entry.id})
+
+
+async def test_an_unbalanced_transaction_cannot_commit(session, settings):
+    v = await build_village(session, settings, "平村")
+    version = await _rule(session, v.village, v.admin, points=10)
+    await awards.award(session, version, household_id=v.households[0].id, resident_id=None,
+                       source="x", actor_user_id=None, now=NOW)
+    entry = await session.scalar(select(PointsEntry).order_by(PointsEntry.id.desc()).limit(1))
+    with pytest.raises(DBAPIError, match="does not balance"):
+        async with session.begin_nested():
+            await session.execute(
+                text("INSERT INTO points_entries (transaction_id, village_id, account_id, points) "
+                     "VALUES (:t, :v, :a, 1)"),
+                {"t": entry.transaction_id, "v": entry.village_id, "a": entry.account_id},
+            )
+            await session.execute(text("SET CONSTRAINTS points_entries_balanced IMMEDIATE"))
+
+
+async def test_end_of_next_year_policy(session, settings):
+    v = await build_village(session, settings, "年村")
+    village_policy = await policy(session, v.village.id)
+    village_policy.expire_end_of_next_year = True
+    version = await _rule(session, v.village, v.admin, points=3)
+    outcome = await awards.award(session, version, household_id=v.households[0].id, resident_id=None,
+                                 source="x", actor_user_id=None, now=NOW)
+    lot = await session.get(PointsLot, outcome.award.lot_id)
+    assert lot.expires_at == datetime(2027, 12, 31, 16, 0, tzinfo=UTC)  # 2028-01-01 00:00 China
