@@ -14,11 +14,13 @@ from grid import queries
 from grid.appointments import held_at
 from models import (
     Appointment,
+    EarningRuleVersion,
     Hamlet,
     Household,
     HouseholdMembership,
     OrgUnit,
     Resident,
+    RewardItem,
     User,
     VillageLevel,
 )
@@ -40,6 +42,8 @@ class Loaders:
         self.resident = DataLoader(self._residents)
         self.chief = DataLoader(self._chiefs)
         self.child_page = DataLoader(self._child_pages)
+        self.reward_item = DataLoader(self._reward_items)
+        self.rule_version = DataLoader(self._rule_versions)
 
     async def _rows(self, stmt) -> list[Any]:
         async with self._context.db() as session:
@@ -61,6 +65,20 @@ class Loaders:
 
     async def _residents(self, ids: Sequence[int]) -> list[Resident | None]:
         return await self._by_id(Resident, ids)
+
+    async def _reward_items(self, ids: Sequence[int]) -> list[RewardItem | None]:
+        return await self._by_id(RewardItem, ids)
+
+    async def _rule_versions(self, rule_ids: Sequence[int]) -> list[EarningRuleVersion | None]:
+        """The current version of each rule."""
+        rows = await self._rows(
+            select(EarningRuleVersion)
+            .where(EarningRuleVersion.rule_id.in_(rule_ids))
+            .order_by(EarningRuleVersion.rule_id, EarningRuleVersion.version.desc())
+            .distinct(EarningRuleVersion.rule_id)
+        )
+        found = {r[0].rule_id: r[0] for r in rows}
+        return [found.get(i) for i in rule_ids]
 
     async def _households(self, ids: Sequence[int]) -> list[tuple[Household, str] | None]:
         rows = await self._rows(

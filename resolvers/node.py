@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
 
 from grid import access
 from grid.errors import not_found
-from identity.viewer import GRID_ROLES, Viewer
+from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import Appointment as AppointmentRow
 from models import Hamlet as HamletRow
 from models import OrgUnit as OrgUnitRow
 from models import User as UserRow
+from models import EarningRule as EarningRuleRow
+from models import PointsAccount
+from models import PointsClaim as ClaimRow
+from models import PointsEntry as EntryRow
+from models import PointsTransaction as TransactionRow
+from models import Redemption as RedemptionRow
+from models import RewardItem as RewardItemRow
+from rewards.rules import current_version
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
+from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
+
+STORE_ROLES = ADMIN_ROLES | {"store_clerk"}
 
 
 async def _org_unit(session: AsyncSession, viewer: Viewer, id: int):
@@ -51,7 +63,77 @@ async def _user(session: AsyncSession, viewer: Viewer, id: int):
     return User.from_row(await session.get(UserRow, id), None)
 
 
+async def _village_member_or_staff(session, viewer: Viewer, village_id: int, roles) -> None:
+    """Residents of the village, or staff with one of `roles` over it; else not found."""
+    if viewer.village_id == village_id:
+        return
+    village = await session.get(OrgUnitRow, village_id)
+    if village is None or not viewer.may(roles, village.path):
+        raise not_found()
+
+
+async def _reward_item(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(RewardItemRow, id)
+    if row is None:
+        raise not_found()
+    await _village_member_or_staff(session, viewer, row.village_id, STORE_ROLES)
+    return RewardItem.from_row(row)
+
+
+async def _earning_rule(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(EarningRuleRow, id)
+    if row is None:
+        raise not_found()
+    await _village_member_or_staff(session, viewer, row.village_id, ADMIN_ROLES)
+    return EarningRule.from_rows(row.code, await current_version(session, row.id))
+
+
+async def _household_record(session, viewer: Viewer, row, roles):
+    """A record of one household: for that household, or staff with `roles` over it."""
+    if row is None:
+        raise not_found()
+    if row.household_id != viewer.household_id:
+        village = await session.get(OrgUnitRow, row.village_id)
+        if not viewer.may(roles, village.path):
+            raise not_found()
+    return row
+
+
+async def _redemption(session: AsyncSession, viewer: Viewer, id: int):
+    row = await _household_record(session, viewer, await session.get(RedemptionRow, id), STORE_ROLES)
+    return Redemption.from_row(row)
+
+
+async def _claim(session: AsyncSession, viewer: Viewer, id: int):
+    row = await _household_record(session, viewer, await session.get(ClaimRow, id), ADMIN_ROLES)
+    return PointsClaim.from_row(row)
+
+
+async def _entry(session: AsyncSession, viewer: Viewer, id: int):
+    found = (
+        await session.execute(
+            select(EntryRow, TransactionRow, PointsAccount.household_id)
+            .join(TransactionRow, TransactionRow.id == EntryRow.transaction_id)
+            .join(PointsAccount, PointsAccount.id == EntryRow.account_id)
+            .where(EntryRow.id == id, PointsAccount.kind == "household")
+        )
+    ).one_or_none()
+    if found is None:
+        raise not_found()
+    entry, transaction, household_id = found
+    if household_id != viewer.household_id:
+        village = await session.get(OrgUnitRow, entry.village_id)
+        if not viewer.may(ADMIN_ROLES, village.path):
+            raise not_found()
+    return PointsEntry.from_rows(entry, transaction)
+
+
 LOADERS = {
+    "RewardItem": _reward_item,
+    "EarningRule": _earning_rule,
+    "Redemption": _redemption,
+    "PointsClaim": _claim,
+    "PointsEntry": _entry,
     "OrgUnit": _org_unit,
     "Household": _household,
     "Resident": _resident,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarningRuleVersion, PointsAccount, PointsAward, PointsLot, PointsPolicy, PointsTransaction
-from rewards import ledger
+from rewards import idempotency, ledger
 from rewards.accounts import lock_household_account, policy, system_account
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 from rewards.ledger import Leg
@@ -21,6 +21,7 @@ from rewards.periods import end_of_next_year, period_start
 from rewards.rules import current_versions_for_event, is_active
 
 MAX_ADJUSTMENT = 1_000_000
+ADJUST_POINTS = "adjustPoints"
 
 
 @dataclass(frozen=True)
@@ -176,29 +177,40 @@ async def _deduct(
 
 async def adjust_points(
     session: AsyncSession, *, village_id: int, household_id: int, points: int, reason: str,
-    actor_user_id: int, now: datetime,
+    actor_user_id: int, now: datetime, idempotency_key: str | None = None,
 ) -> PointsTransaction:
     """An admin's correction: adds points (a lot under the village's expiry policy, within
-    the budget) or removes them (never more than the household can spend)."""
+    the budget) or removes them (never more than the household can spend). With a key, a
+    retry returns the first result."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
         raise invalid("调整积分必须填写原因（不超过200字）", "reason")
     if points == 0 or abs(points) > MAX_ADJUSTMENT:
         raise invalid(f"调整分值不能为0，绝对值不超过{MAX_ADJUSTMENT}", "points")
     account = await lock_household_account(session, village_id, household_id)
+    key = digest = None
+    if idempotency_key is not None:
+        key = idempotency.check_key(idempotency_key)
+        digest = idempotency.request_hash(household_id=household_id, points=points, reason=reason)
+        earlier = await idempotency.replay(session, actor_user_id, ADJUST_POINTS, key, digest)
+        if earlier is not None:
+            return await session.get(PointsTransaction, earlier.result_id)
     if points > 0:
         _, transaction = await _credit(
             session, account, points, reason, now, kind="adjustment", version=None,
             actor_user_id=actor_user_id, resident_id=None, source=None,
         )
-        return transaction
-    legs = await ledger.draw(session, account.id, -points, now)
-    issuance = await system_account(session, village_id, "issuance")
-    return await ledger.post(
-        session, village_id=village_id, kind="adjustment", reason=reason, now=now,
-        legs=[*legs, Leg(issuance.id, -points)], actor_user_id=actor_user_id,
-        household_id=household_id,
-    )
+    else:
+        legs = await ledger.draw(session, account.id, -points, now)
+        issuance = await system_account(session, village_id, "issuance")
+        transaction = await ledger.post(
+            session, village_id=village_id, kind="adjustment", reason=reason, now=now,
+            legs=[*legs, Leg(issuance.id, -points)], actor_user_id=actor_user_id,
+            household_id=household_id,
+        )
+    if key is not None:
+        await idempotency.remember(session, actor_user_id, ADJUST_POINTS, key, digest, transaction.id)
+    return transaction
 
 
 async def reverse_award(

@@ -10,10 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import RewardItem, StockMovement
 from models.rewards import PERIODS
+from rewards import idempotency
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 
 MAX_PRICE = 1_000_000
 MAX_STOCK = 1_000_000
+ADJUST_STOCK = "adjustStock"
 
 
 @dataclass
@@ -104,12 +106,19 @@ async def update_item(session: AsyncSession, item: RewardItem, changes: dict) ->
 
 async def adjust_stock(
     session: AsyncSession, item: RewardItem, delta: int, reason: str, actor_user_id: int,
-    now: datetime,
+    now: datetime, idempotency_key: str | None = None,
 ) -> RewardItem:
-    """Goods received (+) or written off (−), with a reason. Reserved goods are untouched."""
+    """Goods received (+) or written off (−), with a reason. Reserved goods are untouched.
+    Call with the item locked (`lock_item`); with a key, a retry changes nothing again."""
     reason = _reason(reason)
     if delta == 0 or abs(delta) > MAX_STOCK:
         raise invalid(f"调整数量不能为0，绝对值不超过{MAX_STOCK}", "delta")
+    if idempotency_key is not None:
+        key = idempotency.check_key(idempotency_key)
+        digest = idempotency.request_hash(item_id=item.id, delta=delta, reason=reason)
+        if await idempotency.replay(session, actor_user_id, ADJUST_STOCK, key, digest) is not None:
+            return item
+        await idempotency.remember(session, actor_user_id, ADJUST_STOCK, key, digest, item.id)
     if item.stock_available + delta < 0:
         raise RewardsError(RewardsErrorCode.OUT_OF_STOCK, f"可用库存只有{item.stock_available}", field="delta")
     item.stock_available += delta

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private, relay
@@ -24,6 +25,9 @@ from models import Resident as ResidentRow
 from models import User as UserRow
 from models import VillageLevel as VillageLevelRow
 from schema.relay import connection
+
+if TYPE_CHECKING:
+    from schema.rewards import HouseholdPoints
 
 
 @strawberry.enum(description="What kind of node of the grid a unit is.")
@@ -256,6 +260,14 @@ class Household(relay.Node):
         if self.hamlet_id is None:
             return None
         return Hamlet.from_row(await info.context.loaders.hamlet.load(self.hamlet_id))
+
+    @strawberry.field(description="The household's points (积分); points accrue to the household.")
+    async def points(
+        self, info: Info
+    ) -> Annotated[HouseholdPoints, strawberry.lazy("schema.rewards")]:
+        from schema.rewards import HouseholdPoints
+
+        return await HouseholdPoints.of_household(info, self.id)
 
     @strawberry.field(description="Current members, head of household first.")
     async def members(self, info: Info) -> list[HouseholdMember]:

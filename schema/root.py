@@ -8,10 +8,13 @@ import strawberry
 from strawberry import relay
 
 from app.settings import Settings, get_settings
-from resolvers import grid, identity, node
+from resolvers import grid, identity, node, rewards
 from schema.extensions import build_extensions
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.identity import Me
+from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
+
+REWARD_TYPES = [EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem]
 
 
 @strawberry.type
@@ -32,6 +35,26 @@ class Query:
     residents: relay.Connection[Resident] = strawberry.field(
         resolver=grid.search_residents,
         description="Admins: residents below a unit, by part of the name, a phone or an ID number.",
+    )
+
+    catalog = strawberry.field(
+        resolver=rewards.catalog,
+        description="The points store: residents see what is on sale in their village.",
+    )
+    my_redemptions = strawberry.field(resolver=rewards.my_redemptions)
+    redemptions = strawberry.field(
+        resolver=rewards.redemptions_query, description="Store staff: a village's redemptions."
+    )
+    points_overview = strawberry.field(resolver=rewards.points_overview)
+    points_ledger = strawberry.field(
+        resolver=rewards.points_ledger,
+        description="Admins: a village's ledger, by household, rule and time; newest first.",
+    )
+    earning_rules = strawberry.field(resolver=rewards.earning_rules)
+    points_claims = strawberry.field(resolver=rewards.points_claims)
+    points_policy = strawberry.field(resolver=rewards.points_policy)
+    points_ranking = strawberry.field(
+        resolver=rewards.points_ranking, description="红黑榜: live for admins, published for residents."
     )
 
 
@@ -71,6 +94,30 @@ class Mutation:
     )
     end_appointment = strawberry.mutation(resolver=grid.end_appointment)
 
+    redeem_reward = strawberry.mutation(
+        resolver=rewards.redeem_reward,
+        description="Spend points on an item; show the pickup code at the store.",
+    )
+    cancel_redemption = strawberry.mutation(resolver=rewards.cancel_redemption)
+    confirm_pickup = strawberry.mutation(
+        resolver=rewards.confirm_pickup, description="Store clerks: hand over goods against the code."
+    )
+    submit_claim = strawberry.mutation(resolver=rewards.submit_claim)
+    create_reward_item = strawberry.mutation(resolver=rewards.create_reward_item)
+    update_reward_item = strawberry.mutation(resolver=rewards.update_reward_item)
+    adjust_stock = strawberry.mutation(resolver=rewards.adjust_stock)
+    adjust_points = strawberry.mutation(resolver=rewards.adjust_points)
+    reverse_award = strawberry.mutation(resolver=rewards.reverse_award)
+    create_earning_rule = strawberry.mutation(resolver=rewards.create_earning_rule)
+    revise_earning_rule = strawberry.mutation(
+        resolver=rewards.revise_earning_rule, description="A new version; past awards keep theirs."
+    )
+    review_claim = strawberry.mutation(resolver=rewards.review_claim)
+    set_points_policy = strawberry.mutation(resolver=rewards.set_points_policy)
+    publish_ranking = strawberry.mutation(
+        resolver=rewards.publish_ranking, description="Freeze a finished period's ranking for good."
+    )
+
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
@@ -82,7 +129,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User],
+        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES],
         extensions=build_extensions(settings),
     )
 

@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.asgi import create_app
-from app.database import create_engine
+from app.database import create_engine, create_sessionmaker
 from app.embedded_postgres import ensure_database, start_embedded
 from app.migrate import upgrade
 from app.settings import Settings
@@ -96,3 +96,24 @@ def sql_count(engine: AsyncEngine):
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     yield lambda: counter["n"]
     event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.fixture
+async def committed(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose commits are real, to set up data that parallel requests will see."""
+    async with create_sessionmaker(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+async def live_api(settings: Settings):
+    """The app on its own connection pool: concurrent requests run on separate connections
+    and in separate transactions, as in production. `live_api.sms` records SMS codes."""
+    sms = RecordingSms()
+    app = create_app(settings, sms=sms)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            client = GraphQLClient(http, settings)
+            client.sms = sms
+            yield client

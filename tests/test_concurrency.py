@@ -1,36 +1,13 @@
-"""Races over real parallel connections, on committed data (the app runs on its own pool)."""
+"""Races over real parallel connections, on committed data (`live_api` has its own pool)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import httpx
-import pytest
 from sqlalchemy import func, select
 
-from app.asgi import create_app
-from app.database import create_sessionmaker
 from models import Appointment, LoginCode
-from tests.support import GraphQLClient, RecordingSms, build_village, gid
-
-
-@pytest.fixture
-async def committed(engine, settings):
-    """A session whose commits are real, for setting up data that parallel requests see."""
-    async with create_sessionmaker(engine)() as session:
-        yield session
-
-
-@pytest.fixture
-async def live_api(settings):
-    sms = RecordingSms()
-    app = create_app(settings, sms=sms)  # its own engine and pool: one connection per request
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            client = GraphQLClient(http, settings)
-            client.sms = sms
-            yield client
+from tests.support import build_village, gid
 
 
 LOGIN = """mutation($p: String!, $c: String!) { loginWithCode(input: {phone: $p, code: $c}) {

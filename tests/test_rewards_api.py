@@ -1,0 +1,127 @@
+"""A resident earns, sees, redeems and collects; admins configure; through the API."""
+
+from __future__ import annotations
+
+from tests.rewards_support import (
+    ADJUST_POINTS,
+    ADJUST_STOCK,
+    CANCEL,
+    CATALOG,
+    CREATE_ITEM,
+    CREATE_RULE,
+    HOME,
+    PICKUP,
+    REDEEM,
+    assert_ledger_consistent,
+    store_clerk,
+)
+from tests.support import build_village, gid
+
+
+async def test_earn_by_claim_redeem_and_collect(api, session, settings):
+    v = await build_village(session, settings, "兑村")
+    clerk = await store_clerk(session, v, "15500000001")
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+
+    rule = await api.data(CREATE_RULE, {"input": {
+        "code": "toilet", "name": "完成改厕", "points": 50, "trigger": "CLAIM", "oncePerHousehold": True}}, admin)
+    assert rule["createEarningRule"]["errors"] == []
+    claim = await api.data(
+        """mutation($r: ID!) { submitClaim(input: {ruleId: $r, note: "已完成厕所改造", photoUrls: ["https://img.example/1.jpg"]}) {
+             claim { id status } errors { code } } }""",
+        {"r": rule["createEarningRule"]["rule"]["id"]}, resident,
+    )
+    claim_id = claim["submitClaim"]["claim"]["id"]
+    reviewed = await api.data(
+        """mutation($c: ID!) { reviewClaim(input: {claimId: $c, approve: true}) { claim { status } errors { code } } }""",
+        {"c": claim_id}, admin,
+    )
+    assert reviewed["reviewClaim"]["claim"]["status"] == "APPROVED"
+
+    home = (await api.data(HOME, token=resident))["me"]["household"]["points"]
+    assert home["balance"] == 50 and home["lifetimeEarned"] == 50
+    assert home["entries"]["edges"][0]["node"]["reason"] == "完成改厕（申报审核通过）"
+
+    item = await api.data(CREATE_ITEM, {"input": {"name": "洗衣粉", "pointsPrice": 20, "stock": 2}}, admin)
+    item_id = item["createRewardItem"]["item"]["id"]
+    assert [e["node"]["name"] for e in (await api.data(CATALOG, token=resident))["catalog"]["edges"]] == ["洗衣粉"]
+
+    first = (await api.data(REDEEM, {"item": item_id, "q": 1, "key": "a"}, resident))["redeemReward"]
+    assert first["errors"] == [] and first["redemption"]["status"] == "RESERVED"
+    code = first["redemption"]["pickupCode"]
+    assert len(code) == 8
+    collected = await api.data(PICKUP, {"code": code.lower()}, api.token_for(clerk))
+    assert collected["confirmPickup"]["redemption"]["status"] == "PICKED_UP"
+    again = await api.data(PICKUP, {"code": code}, api.token_for(clerk))
+    assert again["confirmPickup"]["errors"][0]["code"] == "INVALID_STATE"
+
+    second = (await api.data(REDEEM, {"item": item_id, "q": 1, "key": "b"}, resident))["redeemReward"]
+    cancelled = await api.data(CANCEL, {"id": second["redemption"]["id"]}, resident)
+    assert cancelled["cancelRedemption"]["redemption"]["status"] == "CANCELLED"
+    home = (await api.data(HOME, token=resident))["me"]["household"]["points"]
+    assert home["balance"] == 30
+    kinds = [e["node"]["kind"] for e in home["entries"]["edges"]]
+    assert kinds == ["REFUND", "REDEMPTION", "REDEMPTION", "AWARD"]
+
+    overview = await api.data(
+        "{ pointsOverview { issued redeemed outstanding budget budgetLeft } }", token=admin)
+    assert overview["pointsOverview"] == {
+        "issued": 50, "redeemed": 20, "outstanding": 30, "budget": None, "budgetLeft": None}
+    await assert_ledger_consistent(session)
+
+
+async def test_admin_adjustments_and_stock_are_idempotent_and_explained(api, session, settings):
+    v = await build_village(session, settings, "调村")
+    admin = api.token_for(v.admin)
+    household = gid("Household", v.households[0].id)
+    first = await api.data(ADJUST_POINTS, {"h": household, "p": 30, "reason": "补录积分", "key": "k1"}, admin)
+    retry = await api.data(ADJUST_POINTS, {"h": household, "p": 30, "reason": "补录积分", "key": "k1"}, admin)
+    assert first["adjustPoints"]["household"]["points"]["balance"] == 30
+    assert retry["adjustPoints"]["household"]["points"]["balance"] == 30
+    reused = await api.data(ADJUST_POINTS, {"h": household, "p": 31, "reason": "补录积分", "key": "k1"}, admin)
+    assert reused["adjustPoints"]["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    no_reason = await api.data(ADJUST_POINTS, {"h": household, "p": 5, "reason": " ", "key": "k2"}, admin)
+    assert no_reason["adjustPoints"]["errors"][0]["code"] == "INVALID_INPUT"
+    too_much = await api.data(ADJUST_POINTS, {"h": household, "p": -31, "reason": "更正", "key": "k3"}, admin)
+    assert too_much["adjustPoints"]["errors"][0]["code"] == "INSUFFICIENT_POINTS"
+    again = await api.data(ADJUST_POINTS, {"h": household, "p": -31, "reason": "更正", "key": "k3"}, admin)
+    assert again["adjustPoints"]["errors"][0]["code"] == "INSUFFICIENT_POINTS"  # the first answer
+
+    item = (await api.data(CREATE_ITEM, {"input": {"name": "毛巾", "pointsPrice": 5, "stock": 1}}, admin))
+    item_id = item["createRewardItem"]["item"]["id"]
+    for _ in range(2):
+        received = await api.data(ADJUST_STOCK, {"item": item_id, "delta": 10, "reason": "到货", "key": "s1"}, admin)
+        assert received["adjustStock"]["item"]["stockAvailable"] == 11
+    written_off = await api.data(ADJUST_STOCK, {"item": item_id, "delta": -12, "reason": "破损", "key": "s2"}, admin)
+    assert written_off["adjustStock"]["errors"][0]["code"] == "OUT_OF_STOCK"
+    await assert_ledger_consistent(session)
+
+
+async def test_bad_store_input_is_refused_with_codes(api, session, settings):
+    v = await build_village(session, settings, "误村")
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+    cases = [
+        ({"name": "", "pointsPrice": 5}, "name"),
+        ({"name": "米", "pointsPrice": 0}, "pointsPrice"),
+        ({"name": "米", "pointsPrice": 5, "stock": -1}, "stock"),
+        ({"name": "米", "pointsPrice": 5, "limitQuantity": 2}, "limitQuantity"),
+        ({"name": "米", "pointsPrice": 5, "imageUrl": "javascript:alert(1)"}, "imageUrl"),
+    ]
+    for input, field in cases:
+        result = await api.data(CREATE_ITEM, {"input": input}, admin)
+        assert result["createRewardItem"]["errors"][0]["field"] == field, input
+    item = await api.data(CREATE_ITEM, {"input": {"name": "米", "pointsPrice": 5, "stock": 3}}, admin)
+    item_id = item["createRewardItem"]["item"]["id"]
+    for variables, code in [
+        ({"item": item_id, "q": 0, "key": "x"}, "INVALID_INPUT"),
+        ({"item": item_id, "q": 1, "key": ""}, "INVALID_INPUT"),
+        ({"item": item_id, "q": 1, "key": "y"}, "INSUFFICIENT_POINTS"),
+        ({"item": gid("RewardItem", 99999999), "q": 1, "key": "z"}, "NOT_FOUND"),
+        ({"item": gid("Household", 1), "q": 1, "key": "w"}, "NOT_FOUND"),
+    ]:
+        result = await api.data(REDEEM, variables, resident)
+        assert result["redeemReward"]["errors"][0]["code"] == code, variables
+    # an admin without a household of their own cannot redeem
+    no_household = await api.data(REDEEM, {"item": item_id, "q": 1, "key": "v"}, admin)
+    assert no_household["redeemReward"]["errors"][0]["code"] == "NO_HOUSEHOLD"
+    await assert_ledger_consistent(session)
