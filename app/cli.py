@@ -20,7 +20,9 @@ cli = typer.Typer(
 db_cli = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 seed_cli = typer.Typer(help="Load data.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+rewards_cli = typer.Typer(help="The points engine: invariants and expiry.", no_args_is_help=True)
 cli.add_typer(seed_cli, name="seed")
+cli.add_typer(rewards_cli, name="rewards")
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
@@ -103,6 +105,53 @@ def seed_demo_command() -> None:
     typer.echo(describe_logins())
 
 
+@rewards_cli.command("check")
+def rewards_check() -> None:
+    """Recompute every ledger and stock invariant; exit 1 naming each violation."""
+    found = asyncio.run(_rewards_check(_database_url()))
+    if not found:
+        typer.echo("rewards: all invariants hold")
+        return
+    for name, rows in found.items():
+        typer.secho(f"VIOLATED: {name} ({len(rows)} rows)", fg=typer.colors.RED, err=True)
+        for row in rows[:20]:
+            typer.echo(f"  {row}", err=True)
+    raise typer.Exit(1)
+
+
+async def _rewards_check(url: str) -> dict:
+    from app.database import create_engine, create_sessionmaker
+    from rewards.check import violations
+
+    engine = create_engine(url, get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await violations(session)
+    finally:
+        await engine.dispose()
+
+
+@rewards_cli.command("sweep")
+def rewards_sweep() -> None:
+    """Expire due points and unclaimed redemptions (idempotent; safe while serving)."""
+    report = asyncio.run(_rewards_sweep(_database_url()))
+    typer.echo(
+        f"expired {report.points_expired} points in {report.lots_expired} lots; "
+        f"expired {report.redemptions_expired} unclaimed redemptions"
+    )
+
+
+async def _rewards_sweep(url: str):
+    from app.database import create_engine, create_sessionmaker
+    from rewards.sweep import sweep
+
+    engine = create_engine(url, get_settings())
+    try:
+        return await sweep(create_sessionmaker(engine), datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
 @cli.command()
 def token(
     phone: str = typer.Option(None, help="The user's phone."),
@@ -162,3 +211,7 @@ def export_schema(
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

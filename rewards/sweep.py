@@ -59,6 +59,23 @@ async def ledger_account(session: AsyncSession, lot: PointsLot) -> PointsAccount
 
 async def sweep(sessions: async_sessionmaker[AsyncSession], now: datetime, batch: int = 500) -> SweepReport:
     report = SweepReport()
+    # Redemptions first: their refunds go back into lots, which may themselves be due.
+    async with sessions() as session:
+        overdue = list(
+            await session.scalars(
+                select(Redemption.id)
+                .where(Redemption.status == "reserved", Redemption.pickup_deadline <= now)
+                .order_by(Redemption.id)
+            )
+        )
+    for redemption_id in overdue:
+        try:
+            async with sessions() as session, session.begin():
+                redemption = await session.get(Redemption, redemption_id)
+                await cancel(session, redemption, user_id=None, now=now, expired=True)
+            report.redemptions_expired += 1
+        except DomainError:  # picked up or cancelled meanwhile: nothing to do
+            pass
     last_id = 0
     while True:
         async with sessions() as session:
@@ -80,20 +97,4 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], now: datetime, batch
                 report.points_expired += points
         if len(due) < batch:
             break
-    async with sessions() as session:
-        overdue = list(
-            await session.scalars(
-                select(Redemption.id)
-                .where(Redemption.status == "reserved", Redemption.pickup_deadline <= now)
-                .order_by(Redemption.id)
-            )
-        )
-    for redemption_id in overdue:
-        try:
-            async with sessions() as session, session.begin():
-                redemption = await session.get(Redemption, redemption_id)
-                await cancel(session, redemption, user_id=None, now=now, expired=True)
-            report.redemptions_expired += 1
-        except DomainError:  # picked up or cancelled meanwhile: nothing to do
-            pass
     return report
