@@ -74,6 +74,44 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
+class BodySizeLimit:
+    """Refuse request bodies over `limit` bytes (413) before anyone parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await JSONResponse({"errors": [{"message": "请求过大", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+                               status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise PayloadTooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except PayloadTooLarge:
+            await JSONResponse({"errors": [{"message": "请求过大", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+                               status_code=413)(scope, receive, send)
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+MAX_BODY_BYTES = 1_000_000
 KNOWN_PATHS = {"/graphql", "/healthz", "/readyz", "/metrics"}
 QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
 
@@ -177,7 +215,11 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)
+    if settings.production and settings.sms_sender == "log":
+        log.warning("sms.log_sender_in_production",
+                    message="SMS_SENDER=log writes login codes to the log; configure a real sender")
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,11 +71,8 @@ def serve(
 
         asyncio.run(seed_demo(url))
         typer.echo(describe_logins())
-    if workers > 1:
-        metrics_dir = get_settings().data_dir.resolve() / "prometheus"
-        shutil.rmtree(metrics_dir, ignore_errors=True)
-        metrics_dir.mkdir(parents=True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    if workers > 1:  # workers share their metrics through files in a fresh folder
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="village-metrics-")
     typer.echo(f"Smart Village API: http://{host}:{port}/graphql")
     uvicorn.run(
         "app.asgi:app_factory", factory=True, host=host, port=port, workers=workers,

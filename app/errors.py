@@ -57,3 +57,20 @@ class TryAgain(Exception):
     def __init__(self, message: str = "系统繁忙，请稍后重试") -> None:
         super().__init__(message)
         self.extensions = {"code": "TRY_AGAIN"}
+
+
+# lock_not_available (lock_timeout), serialization_failure, deadlock_detected
+RETRYABLE_SQLSTATES = {"55P03", "40001", "40P01"}
+
+
+def client_error_for_database_error(exc: Exception) -> Exception | None:
+    """What a database error means to the client, when it is the client's to handle:
+    a busy lock or a write that lost a race is TRY_AGAIN (a constraint the code did not
+    expect is a conflict with a concurrent change); a value PostgreSQL cannot store or
+    compute with (class 22: a NUL character, a date out of range) is BAD_USER_INPUT."""
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    if state in RETRYABLE_SQLSTATES or state.startswith("23"):
+        return TryAgain()
+    if state.startswith("22"):
+        return BadInput("输入包含无法处理的内容（如控制字符或超出范围的数值、日期）")
+    return None

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import TryAgain
 from grid.errors import GridError, GridErrorCode, invalid
 from grid.store import flush_unique
 from models import Appointment, OrgUnit, Resident, User
@@ -34,13 +36,16 @@ async def user_for_resident(session: AsyncSession, resident: Resident) -> User:
     phone_free = resident.phone and not await session.scalar(
         select(User.id).where(User.phone == resident.phone)
     )
-    user = User(
-        display_name=resident.name, resident_id=resident.id,
-        phone=resident.phone if phone_free else None,
+    created = await session.execute(
+        insert(User)
+        .values(display_name=resident.name, resident_id=resident.id,
+                phone=resident.phone if phone_free else None)
+        .on_conflict_do_nothing()
+        .returning(User.id)
     )
-    session.add(user)
-    await session.flush()
-    return user
+    if created.first() is None:  # created by a concurrent request (or the phone was taken)
+        raise TryAgain()
+    return await session.scalar(select(User).where(User.resident_id == resident.id))
 
 
 async def appoint(
@@ -86,11 +91,15 @@ async def appoint(
 async def end_appointment(
     session: AsyncSession, appointment: Appointment, *, ended_by: int | None, now: datetime
 ) -> Appointment:
-    if appointment.valid_to is not None:
+    ended = await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment.id, Appointment.valid_to.is_(None))
+        .values(valid_to=func.greatest(now, Appointment.valid_from), ended_by_id=ended_by)
+        .returning(Appointment.id)
+    )
+    if ended.first() is None:  # ended before, or by a concurrent request just now
         raise GridError(GridErrorCode.ALREADY_ENDED, "该任职已结束", field="id")
-    appointment.valid_to = max(now, appointment.valid_from)
-    appointment.ended_by_id = ended_by
-    await session.flush()
+    await session.refresh(appointment)
     return appointment
 
 

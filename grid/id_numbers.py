@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-_FORMAT = re.compile(r"^\d{17}[\dX]$")
+_FORMAT = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: no fullwidth digits
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 
@@ -25,7 +25,7 @@ def normalize_id_number(raw: str) -> str | None:
     """The 18-character number in upper case, or None if its format, birth date or check
     character is wrong."""
     number = (raw or "").strip().upper()
-    if not _FORMAT.match(number) or check_char(number[:17]) != number[17]:
+    if not _FORMAT.fullmatch(number) or check_char(number[:17]) != number[17]:
         return None
     try:
         dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

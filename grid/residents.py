@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.errors import GridError, GridErrorCode, invalid
 from grid.id_numbers import IdNumberVault, normalize_id_number
 from grid.store import flush_unique
 from identity.phones import normalize_phone
-from models import Household, HouseholdMembership, Resident
+from models import Household, HouseholdMembership, RefreshToken, Resident, User
 from models.grid import GENDERS, RELATIONS
 
 _DUPLICATE_ID = GridError(GridErrorCode.DUPLICATE, "该身份证号已登记", field="idNumber")
@@ -102,6 +102,7 @@ async def update_resident(
         resident.gender = gender
     if phone is not None:
         resident.phone = clean_phone(phone)
+        await _move_login_phone(session, resident)
     if birth_year is not None:
         resident.birth_year = birth_year
     if id_number is not None:
@@ -128,9 +129,15 @@ async def move_resident(
     if current is not None:
         if current.household_id == household.id and current.relation == relation:
             raise invalid("该居民已在此户", field="householdId")
-        current.valid_to = now
-        current.end_reason = reason
-        await session.flush()
+        # Guarded: of two moves of one resident at once, the second finds nothing to end.
+        ended = await session.execute(
+            update(HouseholdMembership)
+            .where(HouseholdMembership.id == current.id, HouseholdMembership.valid_to.is_(None))
+            .values(valid_to=now, end_reason=reason)
+            .returning(HouseholdMembership.id)
+        )
+        if ended.first() is None:
+            raise GridError(GridErrorCode.ALREADY_ENDED, "该居民的户籍刚被修改，请刷新后重试")
     resident.village_id = household.village_id
     membership = HouseholdMembership(
         village_id=household.village_id, household_id=household.id, resident_id=resident.id,
@@ -148,3 +155,22 @@ async def find_by_id_number(
     if number is None:
         return None
     return await session.scalar(select(Resident).where(Resident.id_number_digest == vault.digest(number)))
+
+
+async def _move_login_phone(session: AsyncSession, resident: Resident) -> None:
+    """The resident's login follows their phone: the old number stops logging them in
+    (numbers are given up and reassigned) and their sessions end."""
+    user = await session.scalar(select(User).where(User.resident_id == resident.id))
+    if user is None or user.phone == resident.phone:
+        return
+    if resident.phone is not None and await session.scalar(
+        select(User.id).where(User.phone == resident.phone, User.id != user.id)
+    ):
+        raise GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
+    user.phone = resident.phone
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=func.now(), revoke_reason="phone_changed")
+    )
+    await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.errors import GridError, GridErrorCode, invalid
 from grid.store import flush_unique
-from models import Hamlet, OrgUnit, VillageLevel
+from models import Hamlet, Household, OrgUnit, VillageLevel
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ async def create_village(
     )
     session.add_all(
         VillageLevel(village_id=village.id, level=i, key=s.key, name=s.name, chief_title=s.chief_title)
-        for i, s in enumerate(levels, start=1)
+        for i, s in enumerate(_trimmed(levels), start=1)
     )
     await session.flush()
     return village
@@ -89,18 +89,25 @@ def _check_levels(levels) -> None:
     if not 1 <= len(levels) <= MAX_LEVELS:
         raise invalid(f"村下层级为1到{MAX_LEVELS}级", field="levels")
     keys = [s.key.strip() for s in levels]
-    if len(set(keys)) != len(keys) or not all(keys):
-        raise invalid("层级标识不能为空且不能重复", field="levels")
+    if len(set(keys)) != len(keys) or not all(keys) or any(len(k) > 32 for k in keys):
+        raise invalid("层级标识不能为空、不能重复且不超过32个字符", field="levels")
     for s in levels:
         _clean_name(s.name, "levels", 20)
         _clean_name(s.chief_title, "levels", 20)
 
 
+def _trimmed(levels) -> list[LevelSpec]:
+    return [LevelSpec(s.key.strip(), s.name.strip(), s.chief_title.strip()) for s in levels]
+
+
 async def set_village_levels(
     session: AsyncSession, village: OrgUnit, levels: list[LevelSpec]
 ) -> list[VillageLevel]:
-    """Rename, add or drop levels. A level that units already use cannot be dropped."""
+    """Rename, add or drop levels. A level that units use cannot be dropped, and no level
+    can be added below the one households hang on while any do."""
     _check_levels(levels)
+    levels = _trimmed(levels)
+    await session.execute(select(OrgUnit.id).where(OrgUnit.id == village.id).with_for_update())
     deepest_used = await session.scalar(
         select(func.max(OrgUnit.level)).where(OrgUnit.village_id == village.id)
     )
@@ -108,10 +115,20 @@ async def set_village_levels(
         raise GridError(
             GridErrorCode.LEVEL_IN_USE, f"已有第{deepest_used}级单位，不能删除该层级", field="levels"
         )
+    current_leaf = await leaf_level(session, village.id)
+    if len(levels) > current_leaf and await session.scalar(
+        select(Household.id).where(Household.village_id == village.id).limit(1)
+    ):
+        raise GridError(
+            GridErrorCode.LEVEL_IN_USE, "已有农户挂在最末一级，不能在其下再加层级", field="levels"
+        )
     existing = {lv.level: lv for lv in await village_levels(session, village.id)}
+    for lv in existing.values():  # two steps, so keys can be swapped between levels
+        lv.key = f"~{lv.level}"
+    await session.flush()
     for i, spec in enumerate(levels, start=1):
         level = existing.pop(i, None) or VillageLevel(village_id=village.id, level=i)
-        level.key, level.name, level.chief_title = spec.key.strip(), spec.name.strip(), spec.chief_title.strip()
+        level.key, level.name, level.chief_title = spec.key, spec.name, spec.chief_title
         session.add(level)
     for unused in existing.values():
         await session.delete(unused)

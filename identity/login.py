@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
 from identity.errors import AuthError, AuthErrorCode
-from identity.login_codes import consume_login_code, require_phone
+from identity.login_codes import (
+    consume_login_code,
+    lock_phone,
+    raise_if_locked,
+    record_failure,
+    require_phone,
+)
 from identity.passwords import verify_password
 from identity.tokens import TokenPair, issue_token_pair
 from identity.wechat import WeChatClient
@@ -28,10 +34,17 @@ async def login_with_phone_code(
 async def login_with_password(
     session: AsyncSession, phone: str, password: str, settings: Settings, now: datetime
 ) -> TokenPair:
+    """Wrong passwords are counted per phone like wrong codes; too many lock the phone
+    out of password login for a while (and stop spending a hash on each guess)."""
     phone = require_phone(phone)
+    await lock_phone(session, phone)
+    await raise_if_locked(session, phone, "password", settings, now)
     user = await session.scalar(select(User).where(User.phone == phone))
     if not verify_password(user.password_hash if user else None, password):
-        raise AuthError(AuthErrorCode.INVALID_CREDENTIALS, "手机号或密码不正确")
+        raise await record_failure(
+            session, phone, "password", settings, now,
+            AuthError(AuthErrorCode.INVALID_CREDENTIALS, "手机号或密码不正确"),
+        )
     return await _start_session(session, user, settings, now)
 
 
@@ -54,7 +67,10 @@ async def login_with_wechat(
         phone = await consume_login_code(session, bind_phone, bind_code, settings, now)
         user = await user_for_phone(session, phone)
         if user.wechat_openid is not None:
-            raise AuthError(AuthErrorCode.WECHAT_ALREADY_BOUND, "该手机号已绑定其他微信")
+            # the code is used up all the same: it was proven, and must not be tried again
+            raise AuthError(
+                AuthErrorCode.WECHAT_ALREADY_BOUND, "该手机号已绑定其他微信", keep_changes=True
+            )
         user.wechat_openid = openid
     return await _start_session(session, user, settings, now)
 

@@ -1,5 +1,6 @@
-"""One-time SMS login codes: hashed, valid a few minutes, a bounded number of wrong tries,
-then a lockout; requests are rate-limited per phone.
+"""One-time SMS login codes: hashed, valid a few minutes; wrong codes for a phone are
+counted (whichever code they were meant for) and too many lock the phone out; requests are
+rate-limited per phone. Passwords share the failure counting (`throttle`).
 
 Every step for one phone runs under a transaction-level advisory lock on that phone, so
 concurrent requests cannot slip past the counters.
@@ -19,7 +20,7 @@ from app.settings import Settings
 from identity.errors import AuthError, AuthErrorCode
 from identity.phones import normalize_phone
 from identity.sms import SmsSender
-from models import LoginCode, Resident, User
+from models import AuthFailure, LoginCode, Resident, User
 
 _LOCK_NAMESPACE = 7301  # advisory-lock namespace for login codes
 
@@ -36,24 +37,41 @@ def _code_hash(settings: Settings, phone: str, code: str) -> bytes:
     return hmac.new(key, f"login-code:{phone}:{code}".encode(), hashlib.sha256).digest()
 
 
-async def _lock_phone(session: AsyncSession, phone: str) -> None:
+async def lock_phone(session: AsyncSession, phone: str) -> None:
     await session.execute(select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(phone))))
 
 
-async def _raise_if_locked(session: AsyncSession, phone: str, settings: Settings, now: datetime):
+async def raise_if_locked(
+    session: AsyncSession, phone: str, method: str, settings: Settings, now: datetime
+) -> None:
+    """Locked: `otp_max_attempts` failures of this method within the lockout window."""
     since = now - timedelta(seconds=settings.otp_lockout_seconds)
-    locked_at = await session.scalar(
-        select(func.max(LoginCode.created_at)).where(
-            LoginCode.phone == phone,
-            LoginCode.attempts >= settings.otp_max_attempts,
-            LoginCode.created_at > since,
+    failures = await session.scalar(
+        select(func.count()).select_from(AuthFailure).where(
+            AuthFailure.phone == phone, AuthFailure.method == method, AuthFailure.failed_at > since
         )
     )
-    if locked_at is not None:
+    if failures >= settings.otp_max_attempts:
         minutes = max(1, settings.otp_lockout_seconds // 60)
         raise AuthError(
-            AuthErrorCode.LOCKED_OUT, f"验证码错误次数过多，请{minutes}分钟后再试", field="phone"
+            AuthErrorCode.LOCKED_OUT, f"错误次数过多，请{minutes}分钟后再试", field="phone"
         )
+
+
+async def record_failure(
+    session: AsyncSession, phone: str, method: str, settings: Settings, now: datetime,
+    refusal: AuthError,
+) -> AuthError:
+    """Count a failure (kept even though the call fails); the last allowed one locks."""
+    session.add(AuthFailure(phone=phone, method=method, failed_at=now))
+    await session.flush()
+    refusal.keep_changes = True
+    try:
+        await raise_if_locked(session, phone, method, settings, now)
+    except AuthError as locked:
+        locked.keep_changes = True
+        return locked
+    return refusal
 
 
 async def request_login_code(
@@ -62,8 +80,8 @@ async def request_login_code(
     """Send a code to a registered phone. Unregistered phones get the same answer and the
     same limits, but no SMS, so the answer does not reveal who is registered."""
     phone = require_phone(raw_phone)
-    await _lock_phone(session, phone)
-    await _raise_if_locked(session, phone, settings, now)
+    await lock_phone(session, phone)
+    await raise_if_locked(session, phone, "code", settings, now)
 
     last_hour = now - timedelta(hours=1)
     latest, count = (
@@ -114,11 +132,11 @@ async def _is_registered(session: AsyncSession, phone: str) -> bool:
 async def consume_login_code(
     session: AsyncSession, raw_phone: str, code: str, settings: Settings, now: datetime
 ) -> str:
-    """Check a code; on success it is used up. A wrong code counts toward the lockout and
-    that count is committed even though the call fails."""
+    """Check a code; on success it is used up. A wrong code counts toward the phone's
+    lockout, and that count is committed even though the call fails."""
     phone = require_phone(raw_phone)
-    await _lock_phone(session, phone)
-    await _raise_if_locked(session, phone, settings, now)
+    await lock_phone(session, phone)
+    await raise_if_locked(session, phone, "code", settings, now)
     row = await session.scalar(
         select(LoginCode)
         .where(LoginCode.phone == phone, LoginCode.consumed_at.is_(None))
@@ -130,18 +148,9 @@ async def consume_login_code(
     if row.expires_at <= now:
         raise AuthError(AuthErrorCode.CODE_EXPIRED, "验证码已过期，请重新获取", field="code")
     if not hmac.compare_digest(row.code_hash, _code_hash(settings, phone, code.strip())):
-        row.attempts += 1
-        await session.flush()
-        left = settings.otp_max_attempts - row.attempts
-        if left <= 0:
-            raise AuthError(
-                AuthErrorCode.LOCKED_OUT,
-                "验证码错误次数过多，已暂时锁定",
-                field="code",
-                keep_changes=True,
-            )
-        raise AuthError(
-            AuthErrorCode.INVALID_CODE, f"验证码不正确，还可尝试{left}次", field="code", keep_changes=True
+        raise await record_failure(
+            session, phone, "code", settings, now,
+            AuthError(AuthErrorCode.INVALID_CODE, "验证码不正确", field="code"),
         )
     row.consumed_at = now
     await session.flush()

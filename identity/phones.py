@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _SEPARATORS = re.compile(r"[\s\-()]")
 
 
@@ -15,7 +15,7 @@ def normalize_phone(raw: str) -> str | None:
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
             digits = digits[len(prefix):]
             break
-    return digits if _MOBILE.match(digits) else None
+    return digits if _MOBILE.fullmatch(digits) else None
 
 
 def mask_phone(phone: str | None) -> str | None:

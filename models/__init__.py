@@ -2,7 +2,7 @@
 
 from models.base import Base
 from models.grid import Hamlet, Household, HouseholdMembership, OrgUnit, Resident, VillageLevel
-from models.identity import Appointment, LoginCode, RefreshToken, User
+from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
 from models.rewards import (
     EarningRule,
     EarningRuleVersion,
@@ -22,6 +22,7 @@ from models.rewards import (
 
 __all__ = [
     "Appointment",
+    "AuthFailure",
     "Base",
     "EarningRule",
     "EarningRuleVersion",

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Identity,
     Index,
     LargeBinary,
-    SmallInteger,
     String,
     text,
 )
@@ -83,7 +82,7 @@ class Appointment(Base):
 
 
 class LoginCode(Base):
-    """A one-time SMS code, stored as a keyed hash. Wrong tries are counted on the row."""
+    """A one-time SMS code, stored as a keyed hash."""
 
     __tablename__ = "login_codes"
     __table_args__ = (Index("ix_login_codes_phone_created_at", "phone", "created_at"),)
@@ -93,8 +92,23 @@ class LoginCode(Base):
     code_hash: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime]
-    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
     consumed_at: Mapped[datetime | None]
+
+
+class AuthFailure(Base):
+    """A wrong SMS code or password for a phone. Too many in a window lock that phone out
+    of that way of logging in; kept in PostgreSQL so every worker sees the same count."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (
+        CheckConstraint("method IN ('code', 'password')", name="method"),
+        Index("ix_auth_failures_phone_method_at", "phone", "method", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(11))
+    method: Mapped[str] = mapped_column(String(10))
+    failed_at: Mapped[datetime]
 
 
 class RefreshToken(Base):

@@ -12,7 +12,10 @@ from grid import access, appointments, households, queries, residents, units
 from grid.errors import GridError, GridErrorCode, invalid, not_found
 from identity.phones import normalize_phone
 from identity.viewer import ADMIN_ROLES
+from grid.store import flush_unique
 from models import Appointment as AppointmentRow
+from models import OrgUnit as OrgUnitRow
+from models import Resident as ResidentRow
 from models import User as UserRow
 from schema.grid import Appointment, GridErrorCode as GridErrorCodeEnum, GridError as GridErrorType
 from schema.grid import Hamlet, Household, OrgUnit, Resident
@@ -313,7 +316,7 @@ async def appoint(info: Info, input: AppointInput) -> AppointmentPayload:
                 raise not_found("居民", "residentId")
             user = await appointments.user_for_resident(session, person)
         else:
-            user = await _staff_user(session, input.phone, input.display_name)
+            user = await _staff_user(session, viewer, unit, input.phone, input.display_name)
         return await appointments.appoint(
             session, unit, user, input.role.value, appointed_by=viewer.user_id, now=ctx.now(),
             note=input.note,
@@ -325,19 +328,38 @@ async def appoint(info: Info, input: AppointInput) -> AppointmentPayload:
     )
 
 
-async def _staff_user(session: AsyncSession, raw_phone: str | None, display_name: str | None):
+async def _staff_user(
+    session: AsyncSession, viewer, unit, raw_phone: str | None, display_name: str | None
+):
+    """Someone appointed by phone: staff who are not residents here (a store clerk from
+    the town, say). A phone that belongs to a resident is appointed through the resident,
+    and a user who serves elsewhere, beyond what this admin manages, reads as not found:
+    an admin must not reach into another village through a phone number."""
     phone = normalize_phone(raw_phone or "")
     if phone is None:
         raise GridError(GridErrorCode.INVALID_PHONE, "请填写居民或正确的11位手机号", field="phone")
     user = await session.scalar(select(UserRow).where(UserRow.phone == phone))
     if user is not None:
+        if user.resident_id is not None:
+            raise not_found("用户", "phone")
+        posts = (
+            await session.execute(
+                select(OrgUnitRow.path)
+                .join(AppointmentRow, AppointmentRow.unit_id == OrgUnitRow.id)
+                .where(AppointmentRow.user_id == user.id, AppointmentRow.valid_to.is_(None))
+            )
+        ).scalars().all()
+        if not all(viewer.may(ADMIN_ROLES, path) for path in posts):
+            raise not_found("用户", "phone")
         return user
+    if await session.scalar(select(ResidentRow.id).where(ResidentRow.phone == phone).limit(1)):
+        raise invalid("该手机号属于居民，请按居民任命（residentId）", field="phone")
     name = (display_name or "").strip()
     if not name or len(name) > 50:
         raise invalid("新用户需要填写姓名（不超过50字）", field="displayName")
     user = UserRow(phone=phone, display_name=name)
     session.add(user)
-    await session.flush()
+    await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已有账号", field="phone"))
     return user
 
 

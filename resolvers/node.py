@@ -22,6 +22,7 @@ from models import PointsTransaction as TransactionRow
 from models import Redemption as RedemptionRow
 from models import RewardItem as RewardItemRow
 from rewards.rules import current_version
+from schema.relay import node_id
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
@@ -146,7 +147,8 @@ LOADERS = {
 async def node(info: Info, id: relay.GlobalID) -> relay.Node:
     viewer = await info.context.require_viewer()
     load = LOADERS.get(id.type_name)
-    if load is None or not id.node_id.isdigit():
+    row_id = node_id(id, id.type_name)
+    if load is None or row_id is None:
         raise not_found()
     async with info.context.db() as session:
-        return await load(session, viewer, int(id.node_id))
+        return await load(session, viewer, row_id)

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from app.errors import DomainError, TryAgain
+from app.errors import DomainError, client_error_for_database_error
 
 T = TypeVar("T")
 
-# lock_not_available (lock_timeout), serialization_failure, deadlock_detected
-RETRYABLE_SQLSTATES = {"55P03", "40001", "40P01"}
+log = structlog.get_logger(__name__)
 
 
 async def in_transaction(
@@ -33,8 +33,10 @@ async def in_transaction(
             return None, [error]
         except DBAPIError as exc:
             await session.rollback()
-            if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
-                raise TryAgain() from exc
+            client_error = client_error_for_database_error(exc)
+            if client_error is not None:
+                log.warning("mutation.database_refusal", error=str(exc.orig)[:300])
+                raise client_error from exc
             raise
         except BaseException:
             await session.rollback()

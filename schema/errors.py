@@ -11,6 +11,8 @@ import strawberry
 import structlog
 from graphql import GraphQLError
 
+from app.errors import client_error_for_database_error
+
 log = structlog.get_logger("graphql")
 
 
@@ -43,6 +45,12 @@ class MaskUnexpectedErrors(strawberry.extensions.MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", None)
         original = error.original_error
+        client_error = client_error_for_database_error(original) if original else None
+        if client_error is not None:  # a query the client's input made fail
+            return GraphQLError(
+                str(client_error), nodes=error.nodes, path=error.path,
+                extensions=client_error.extensions,
+            )
         log.error(
             "graphql.unexpected_error",
             path=error.path,

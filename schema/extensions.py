@@ -26,7 +26,21 @@ from app.metrics import observe_operation
 from app.settings import Settings
 from schema.errors import MaskUnexpectedErrors
 
-_OPERATION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+# Operation names come from clients; past this many distinct ones, new names count as
+# "other", so no client can grow the metrics without bound.
+MAX_OPERATION_NAMES = 200
+_seen_names: set[str] = set()
+
+
+def metric_name(name: str | None) -> str:
+    if not name or not _OPERATION_NAME.fullmatch(name):
+        return "anonymous"
+    if name not in _seen_names:
+        if len(_seen_names) >= MAX_OPERATION_NAMES:
+            return "other"
+        _seen_names.add(name)
+    return name
 
 
 class OperationMetrics(SchemaExtension):
@@ -36,9 +50,7 @@ class OperationMetrics(SchemaExtension):
         started = time.perf_counter()
         yield
         context = self.execution_context
-        name = context.operation_name or ""
-        if not _OPERATION_NAME.match(name):
-            name = "anonymous"
+        name = metric_name(context.operation_name)
         try:
             kind = context.operation_type.value
         except Exception:  # unparsable documents have no operation type

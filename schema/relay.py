@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -10,6 +11,7 @@ from strawberry import relay
 from app.pagination import Page
 
 T = TypeVar("T")
+_ROW_ID = re.compile(r"[1-9][0-9]{0,17}")  # fits a bigint
 
 
 def connection(nodes: Sequence[T], page: Page) -> relay.Connection[T]:
@@ -28,6 +30,6 @@ def connection(nodes: Sequence[T], page: Page) -> relay.Connection[T]:
 
 def node_id(global_id: relay.GlobalID, type_name: str) -> int | None:
     """The database id inside a global id of the expected type, else None."""
-    if global_id.type_name != type_name or not global_id.node_id.isdigit():
+    if global_id.type_name != type_name or not _ROW_ID.fullmatch(global_id.node_id):
         return None
     return int(global_id.node_id)

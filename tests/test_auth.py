@@ -8,8 +8,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
 from identity.tokens import issue_access_token
-from models import LoginCode, RefreshToken, User
-from tests.support import build_village
+from models import AuthFailure, LoginCode, RefreshToken, User
+from tests.support import build_village, gid
 
 REQUEST_CODE = """mutation($phone: String!) {
   requestLoginCode(input: {phone: $phone}) { sent errors { code field message } } }"""
@@ -190,3 +190,55 @@ async def test_bad_expired_or_disabled_access_tokens_are_unauthenticated(api, se
     assert await api.error_code(ME, token=token) == "UNAUTHENTICATED"
     query = 'query($id: ID!) { orgUnit(id: $id) { name } }'
     assert await api.error_code(query, {"id": "T3JnVW5pdDox"}) == "UNAUTHENTICATED"
+
+
+async def test_wrong_passwords_lock_the_phone_for_a_while(api, session, settings):
+    v = await build_village(session, settings, "猜村")
+    phone = v.admin.phone
+    codes = []
+    for _ in range(settings.otp_max_attempts):
+        result = await api.data(PASSWORD, {"phone": phone, "password": "guess-guess"})
+        codes.append(result["loginWithPassword"]["errors"][0]["code"])
+    assert codes == ["INVALID_CREDENTIALS"] * (settings.otp_max_attempts - 1) + ["LOCKED_OUT"]
+    right = await api.data(PASSWORD, {"phone": phone, "password": "secret-pass"})
+    assert right["loginWithPassword"]["errors"][0]["code"] == "LOCKED_OUT"
+    # the window passes: the right password works again
+    await session.execute(
+        update(AuthFailure).where(AuthFailure.phone == phone)
+        .values(failed_at=AuthFailure.failed_at - timedelta(seconds=settings.otp_lockout_seconds))
+    )
+    again = await api.data(PASSWORD, {"phone": phone, "password": "secret-pass"})
+    assert again["loginWithPassword"]["errors"] == []
+
+
+async def test_new_codes_do_not_reset_the_count_of_wrong_ones(api, session, settings, sms):
+    v = await build_village(session, settings, "换码村")
+    phone = v.residents[0].phone
+    for attempt in range(settings.otp_max_attempts):
+        await session.execute(update(LoginCode).where(LoginCode.phone == phone)
+                              .values(created_at=LoginCode.created_at - timedelta(minutes=2)))
+        await api.data(REQUEST_CODE, {"phone": phone})
+        result = await api.data(LOGIN, {"phone": phone, "code": "000000" if sms.last_code(phone) != "000000" else "1"})
+    assert result["loginWithCode"]["errors"][0]["code"] == "LOCKED_OUT"
+
+
+async def test_changing_a_residents_phone_moves_their_login(api, session, settings, sms):
+    v = await build_village(session, settings, "换号村")
+    resident = v.residents[2]
+    old = resident.phone
+    tokens = await _login_by_code(api, sms, old)
+    changed = await api.data(
+        """mutation($i: UpdateResidentInput!) { updateResident(input: $i) { resident { phone } errors { code } } }""",
+        {"i": {"id": gid("Resident", resident.id), "phone": "13912345678"}}, api.token_for(v.admin),
+    )
+    assert changed["updateResident"]["resident"]["phone"] == "13912345678"
+    await session.execute(update(LoginCode).where(LoginCode.phone == old)
+                          .values(created_at=LoginCode.created_at - timedelta(minutes=2)))
+    sent_before = len(sms.sent)
+    await api.data(REQUEST_CODE, {"phone": old})
+    assert sms.sent[sent_before:] == []  # the old number no longer logs anyone in
+    new_login = await _login_by_code(api, sms, "13912345678")
+    me = await api.data(ME, token=new_login["accessToken"])
+    assert me["me"]["resident"]["name"] == resident.name
+    refused = await api.data(REFRESH, {"t": tokens["refreshToken"]})
+    assert refused["refreshToken"]["errors"] == [{"code": "INVALID_TOKEN"}]

@@ -267,3 +267,83 @@ async def test_admin_searches_residents_by_name_phone_or_id_number(api, session,
     names = [e["node"]["name"] for e in by_name["residents"]["edges"] + rest["residents"]["edges"]]
     assert sorted(names) == sorted(r.name for r in v.residents if r.name.startswith("李"))
     assert await api.error_code(query, {"u": unit, "q": "李"}, api.token_for(v.chief)) == "FORBIDDEN"
+
+
+async def test_appointing_by_phone_cannot_reach_into_another_village(api, session, settings):
+    a = await build_village(session, settings, "号甲村")
+    b = await build_village(session, settings, "号乙村")
+    token = api.token_for(a.admin)
+    query = """mutation($i: AppointInput!) { appoint(input: $i) { appointment { user { displayName } } errors { code field } } }"""
+    unit = gid("OrgUnit", a.village.id)
+    # B's admin (serves in B) and B's resident user: as if they did not exist
+    for phone in (b.admin.phone, b.resident_user.phone):
+        refused = await api.data(query, {"i": {"unitId": unit, "role": "PARTY_MEMBER", "phone": phone}}, token)
+        assert refused["appoint"]["errors"] == [{"code": "NOT_FOUND", "field": "phone"}]
+    # a resident without a login yet cannot be impersonated by a new staff user
+    no_login = b.residents[1].phone
+    taken = await api.data(query, {"i": {"unitId": unit, "role": "GRID_WORKER", "phone": no_login,
+                                         "displayName": "冒名"}}, token)
+    assert taken["appoint"]["errors"][0]["code"] == "INVALID_INPUT"
+    # a new staff member by phone is fine
+    clerk = await api.data(query, {"i": {"unitId": unit, "role": "STORE_CLERK", "phone": "17700001111",
+                                         "displayName": "店员小王"}}, token)
+    assert clerk["appoint"]["appointment"]["user"]["displayName"] == "店员小王"
+
+
+async def test_levels_cannot_be_added_below_households_and_keys_can_be_swapped(api, session, settings):
+    v = await build_village(session, settings, "级村")
+    token = api.token_for(v.admin)
+    query = """mutation($i: SetVillageLevelsInput!) { setVillageLevels(input: $i) {
+      orgUnit { levels { key name } } errors { code } } }"""
+    village = gid("OrgUnit", v.village.id)
+    deeper = [{"key": "area", "name": "片", "chiefTitle": "片长"}, {"key": "group", "name": "组", "chiefTitle": "组长"},
+              {"key": "neighbourhood", "name": "邻", "chiefTitle": "邻长"}, {"key": "x", "name": "户组", "chiefTitle": "户组长"}]
+    refused = await api.data(query, {"i": {"villageId": village, "levels": deeper}}, token)
+    assert refused["setVillageLevels"]["errors"] == [{"code": "LEVEL_IN_USE"}]
+    swapped = [{"key": "group", "name": "片", "chiefTitle": "片长"}, {"key": "area", "name": "组", "chiefTitle": "组长"},
+               {"key": "neighbourhood", "name": "邻", "chiefTitle": "邻长"}]
+    done = await api.data(query, {"i": {"villageId": village, "levels": swapped}}, token)
+    assert [lv["key"] for lv in done["setVillageLevels"]["orgUnit"]["levels"]] == ["group", "area", "neighbourhood"]
+    too_long = [{"key": "k" * 40, "name": "片", "chiefTitle": "片长"}] + swapped[1:]
+    long_key = await api.data(query, {"i": {"villageId": village, "levels": too_long}}, token)
+    assert long_key["setVillageLevels"]["errors"] == [{"code": "INVALID_INPUT"}]
+
+
+async def test_odd_input_is_a_client_error_never_an_internal_one(api, session, settings):
+    v = await build_village(session, settings, "怪村")
+    token = api.token_for(v.admin)
+    household = gid("Household", v.households[0].id)
+    nul = await api.post(
+        """mutation($i: CreateResidentInput!) { createResident(input: $i) { errors { code } } }""",
+        {"i": {"householdId": household, "name": "张\u0000三", "gender": "MALE", "relation": "CHILD"}}, token,
+    )
+    assert nul["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    search = await api.post(
+        'query($u: ID!) { residents(unitId: $u, query: "a\\u0000b") { edges { cursor } } }',
+        {"u": gid("OrgUnit", v.village.id)}, token,
+    )
+    assert search["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    arabic = await api.data(
+        """mutation($i: CreateResidentInput!) { createResident(input: $i) { errors { code } } }""",
+        {"i": {"householdId": household, "name": "李四", "gender": "MALE", "relation": "CHILD",
+               "phone": "138001380٠٠"}}, token,
+    )
+    assert arabic["createResident"]["errors"] == [{"code": "INVALID_PHONE"}]
+    for bad_id in (gid("OrgUnit", 10**30), "T3JnVW5pdDrCsg=="):  # too big; "OrgUnit:²"
+        assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": bad_id}, token) == "NOT_FOUND"
+    import base64
+    import json
+
+    for forged in ([["x"]], [[1e23]], [[2**70]], [[1, 2]]):
+        cursor = base64.urlsafe_b64encode(json.dumps(forged[0]).encode()).decode()
+        code = await api.error_code(
+            "query($id: ID!, $c: String) { orgUnit(id: $id) { children(after: $c) { edges { cursor } } } }",
+            {"id": gid("OrgUnit", v.village.id), "c": cursor}, token,
+        )
+        assert code == "BAD_USER_INPUT", forged
+    for at in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"):
+        body = await api.post(
+            "query($id: ID!, $at: DateTime) { orgUnit(id: $id) { appointments(at: $at) { edges { cursor } } } }",
+            {"id": gid("OrgUnit", v.village.id), "at": at}, token,
+        )
+        assert body["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}, body

@@ -71,3 +71,20 @@ def test_production_refuses_development_secrets():
 
     with pytest.raises(ValueError, match="JWT_SECRET"):
         Settings(_env_file=None, environment="production", database_url="postgresql://x/y")
+
+
+async def test_oversized_requests_are_refused_before_parsing(api):
+    response = await api.http.post(
+        "/graphql", json={"query": "{ me { user { id } } }", "variables": {"x": "a" * 2_000_000}}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_operation_names_in_metrics_are_bounded(monkeypatch):
+    from schema import extensions
+
+    monkeypatch.setattr(extensions, "_seen_names", set())
+    names = {extensions.metric_name(f"Op{i}") for i in range(extensions.MAX_OPERATION_NAMES + 50)}
+    assert "other" in names and len(names) <= extensions.MAX_OPERATION_NAMES + 1
+    assert extensions.metric_name("bad name!") == "anonymous"

@@ -24,11 +24,19 @@ def upgrade() -> None:
     sa.Column('code_hash', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('attempts', sa.SmallInteger(), server_default=sa.text('0'), nullable=False),
     sa.Column('consumed_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_codes'))
     )
     op.create_index('ix_login_codes_phone_created_at', 'login_codes', ['phone', 'created_at'], unique=False)
+    op.create_table('auth_failures',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('phone', sa.String(length=11), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('failed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("method IN ('code', 'password')", name=op.f('ck_auth_failures_method')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_failures'))
+    )
+    op.create_index('ix_auth_failures_phone_method_at', 'auth_failures', ['phone', 'method', 'failed_at'], unique=False)
     op.create_table('org_units',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -277,5 +285,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_org_units_village_id'), table_name='org_units')
     op.drop_index(op.f('ix_org_units_parent_id'), table_name='org_units')
     op.drop_table('org_units')
+    op.drop_index('ix_auth_failures_phone_method_at', table_name='auth_failures')
+    op.drop_table('auth_failures')
     op.drop_index('ix_login_codes_phone_created_at', table_name='login_codes')
     op.drop_table('login_codes')
