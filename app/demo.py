@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import create_engine, create_sessionmaker
+from app.demo_rewards import seed_village_rewards
 from app.settings import get_settings
 from grid.appointments import appoint, user_for_resident
 from grid.households import create_household
@@ -365,12 +366,13 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
     town_admin = await staff(*TOWN_ADMIN)
     await post(town, town_admin, "town_admin", None)
 
-    for vp in plan.villages:
+    for index, vp in enumerate(plan.villages):
         village = await create_village(session, town, vp.name, vp.code)
         counts["villages"] += 1
         admin = await staff(*vp.admin)
         await post(village, admin, "village_admin", town_admin.id)
-        await post(village, await staff(*vp.clerk), "store_clerk", town_admin.id)
+        clerk = await staff(*vp.clerk)
+        await post(village, clerk, "store_clerk", town_admin.id)
 
         units: dict[tuple[int, ...], OrgUnit] = {(): village}
         for a, area in enumerate(AREAS):
@@ -385,18 +387,21 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
         ]
 
         residents = {}
+        created: list[tuple] = []
         for h, hp in enumerate(vp.households):
             household = await create_household(
                 session, units[hp.unit], hp.number, hp.address, hp.living_status,
                 hamlets[hp.hamlet].id if hp.hamlet is not None else None,
             )
             counts["households"] += 1
+            created.append((household, []))
             for m, person in enumerate(hp.members):
                 residents[h, m] = await create_resident(
                     session, vault, household, name=person.name, gender=person.gender,
                     relation=person.relation, phone=person.phone, id_number=person.id_number,
                     birth_year=person.birth_year,
                 )
+                created[-1][1].append(residents[h, m])
                 counts["residents"] += 1
 
         resident_users: set[int] = set()
@@ -404,9 +409,17 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
             user = await user_for_resident(session, residents[p.person])
             resident_users.add(user.id)
             await post(units[p.unit], user, p.role, admin.id)
+        featured = None
         for ref in vp.resident_logins:
-            resident_users.add((await user_for_resident(session, residents[ref])).id)
+            user = await user_for_resident(session, residents[ref])
+            resident_users.add(user.id)
+            featured = (user, created[ref[0]][0])
         counts["users"] += len(resident_users)
+        points = await seed_village_rewards(
+            session, village, admin, clerk, created, featured, now, seed=SEED + index
+        )
+        for key, value in points.items():
+            counts[key] = counts.get(key, 0) + value
     return counts
 
 
@@ -435,6 +448,10 @@ def describe_logins() -> str:
         f"  邻长 neighbour chief      {unit}  {chief}  {chief_phone}",
         f"  党员 party member         {first}  {party_member}  {party_phone}",
         f"  居民 resident (户主)      {first} {number}  {resident}  {resident_phone}",
+        "",
+        "Points: every village has earning rules, a store catalog, a few months of awards,",
+        f"  claims and redemptions. {resident} has a reserved redemption: see its pickup code with",
+        "  `myRedemptions`, then confirm it as the store clerk with `confirmPickup(code)`.",
         "",
         "Anyone above: `village token --phone PHONE` prints an access token.",
     ]

@@ -38,3 +38,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests
+    logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
+    logging.getLogger("alembic.runtime.migration").setLevel(root.level)  # "Running upgrade …"

@@ -49,15 +49,20 @@ async def household_account(session: AsyncSession, household_id: int) -> PointsA
 
 
 async def system_account(session: AsyncSession, village_id: int, kind: str) -> PointsAccount:
-    await ensure_village(session, village_id)
-    return await session.scalar(
-        select(PointsAccount).where(PointsAccount.village_id == village_id, PointsAccount.kind == kind)
-    )
+    query = select(PointsAccount).where(PointsAccount.village_id == village_id, PointsAccount.kind == kind)
+    account = await session.scalar(query)
+    if account is None:  # the village's first movement of points
+        await ensure_village(session, village_id)
+        account = await session.scalar(query)
+    return account
 
 
 async def policy(session: AsyncSession, village_id: int) -> PointsPolicy:
-    await ensure_village(session, village_id)
-    return await session.get(PointsPolicy, village_id)
+    found = await session.get(PointsPolicy, village_id)
+    if found is None:
+        await ensure_village(session, village_id)
+        found = await session.get(PointsPolicy, village_id)
+    return found
 
 
 async def set_budget(session: AsyncSession, village_id: int, budget: int | None) -> None:

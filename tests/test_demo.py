@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from app.demo import describe_logins, seed_demo
 from models import Household, OrgUnit, Resident
+from rewards import check
 
 
 async def test_demo_loads_once_and_its_admin_can_log_in(api, session, database_url):
@@ -33,3 +34,25 @@ async def test_demo_loads_once_and_its_admin_can_log_in(api, session, database_u
     me = await api.data("{ me { appointments { title unit { name } } } }", token=token)
     assert me["me"]["appointments"] == [{"title": "村管理员", "unit": {"name": "青山村"}}]
     assert "13900000011" in describe_logins()
+
+    # the points: the featured resident can see points and a reservation to collect
+    resident = await api.data(
+        'mutation { requestLoginCode(input: {phone: "13700000003"}) { sent } }'
+    )
+    assert resident["requestLoginCode"]["sent"]
+    home = await api.data(
+        "{ me { household { points { balance lifetimeEarned entries(first: 5) { edges { node { reason } } } } } } "
+        "myRedemptions(status: RESERVED) { edges { node { pickupCode item { name } } } } }",
+        token=api.token_for(await _user(session, "13700000003")),
+    )
+    assert home["me"]["household"]["points"]["balance"] > 0
+    assert home["myRedemptions"]["edges"][0]["node"]["item"]["name"] == "酱油"
+    overview = await api.data("{ pointsOverview { issued redeemed outstanding budgetLeft } }", token=token)
+    assert overview["pointsOverview"]["issued"] > 1000
+    assert await check.violations(session) == {}
+
+
+async def _user(session, phone):
+    from models import User
+
+    return await session.scalar(select(User).where(User.phone == phone))
