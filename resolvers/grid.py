@@ -38,21 +38,20 @@ from schema.grid_inputs import (
     UpdateOrgUnitInput,
     UpdateResidentInput,
 )
-from schema.relay import connection, node_id
+from resolvers.ids import db_id
+from schema.relay import connection
 from resolvers.transaction import in_transaction
 
 
-def db_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int:
-    """The row id in a global id; a malformed or wrong-typed id reads as not found."""
-    found = node_id(global_id, type_name) if global_id is not None else None
-    if found is None:
-        raise not_found(field=field)
-    return found
+_CODES = {c.value for c in GridErrorCode}
 
 
 def errors(domain_errors) -> list[GridErrorType]:
     return [
-        GridErrorType(code=GridErrorCodeEnum(e.code.value), field=e.field, message=e.message)
+        GridErrorType(
+            code=GridErrorCodeEnum(e.code.value if e.code.value in _CODES else "INVALID_INPUT"),
+            field=e.field, message=e.message,
+        )
         for e in domain_errors
     ]
 

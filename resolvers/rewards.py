@@ -31,6 +31,7 @@ from rewards import (
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 from rewards.periods import period_bounds
 from resolvers.transaction import in_transaction
+from resolvers.ids import db_id
 from schema.relay import connection, node_id
 from schema.rewards import (
     ClaimStatus,
@@ -92,13 +93,6 @@ def errors(domain_errors) -> list[RewardsErrorType]:
         )
         for e in domain_errors
     ]
-
-
-def db_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int:
-    found = node_id(global_id, type_name) if global_id is not None else None
-    if found is None:
-        raise not_found(field=field)
-    return found
 
 
 async def village_of(
