@@ -23,6 +23,8 @@ cli.add_typer(db_cli, name="db")
 rewards_cli = typer.Typer(help="The points engine: invariants and expiry.", no_args_is_help=True)
 cli.add_typer(seed_cli, name="seed")
 cli.add_typer(rewards_cli, name="rewards")
+affairs_cli = typer.Typer(help="Village affairs disclosure and group accounts.", no_args_is_help=True)
+cli.add_typer(affairs_cli, name="affairs")
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
@@ -145,6 +147,33 @@ async def _rewards_sweep(url: str):
     engine = create_engine(url, get_settings())
     try:
         return await sweep(create_sessionmaker(engine), datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+@affairs_cli.command("verify")
+def affairs_verify() -> None:
+    """Recompute every published statement's digest chain; exit 1 naming each mismatch."""
+    broken = asyncio.run(_affairs_verify(_database_url()))
+    if not broken:
+        typer.echo("affairs: every statement matches its digest chain")
+        return
+    for b in broken:
+        typer.secho(
+            f"MISMATCH: statement {b.statement_id} (unit {b.unit_id}, {b.period} v{b.version}): {b.problem}",
+            fg=typer.colors.RED, err=True,
+        )
+    raise typer.Exit(1)
+
+
+async def _affairs_verify(url: str):
+    from affairs.accounts import verify
+    from app.database import create_engine, create_sessionmaker
+
+    engine = create_engine(url, get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await verify(session)
     finally:
         await engine.dispose()
 

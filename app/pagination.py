@@ -54,7 +54,11 @@ def _decode(cursor: str, columns: list) -> tuple:
             raise ValueError
         values = []
         for value, column in zip(plain, columns, strict=True):
-            if column.type.python_type is datetime:
+            python_type = column.type.python_type
+            if python_type is bool:
+                if type(value) is not bool:
+                    raise ValueError
+            elif python_type is datetime:
                 value = datetime.fromisoformat(value["dt"])
                 if value.tzinfo is None:
                     raise ValueError

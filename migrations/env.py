@@ -29,10 +29,10 @@ def run_with(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def run_async() -> None:
+async def run_async(url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(async_url(_url()))
+    engine = create_async_engine(async_url(url))
     async with engine.connect() as connection:
         await connection.run_sync(run_with)
         await connection.commit()
@@ -44,4 +44,4 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    asyncio.run(run_async())
+    asyncio.run(run_async(_url()))  # the URL first: finding it may start a server

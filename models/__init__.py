@@ -1,5 +1,16 @@
 """SQLAlchemy models, one module per domain, one metadata (`Base.metadata`)."""
 
+from models.affairs import (
+    AccountEntry,
+    AccountStatement,
+    AffairsPolicy,
+    Notice,
+    NoticeAudience,
+    NoticeRead,
+    NoticeReceipt,
+    NoticeRevision,
+    Question,
+)
 from models.base import Base
 from models.grid import Hamlet, Household, HouseholdMembership, OrgUnit, Resident, VillageLevel
 from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
@@ -21,6 +32,15 @@ from models.rewards import (
 )
 
 __all__ = [
+    "AccountEntry",
+    "AccountStatement",
+    "AffairsPolicy",
+    "Notice",
+    "NoticeAudience",
+    "NoticeRead",
+    "NoticeReceipt",
+    "NoticeRevision",
+    "Question",
     "Appointment",
     "AuthFailure",
     "Base",

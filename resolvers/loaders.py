@@ -6,7 +6,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from strawberry.dataloader import DataLoader
 
 from app.pagination import Page
@@ -18,7 +19,11 @@ from models import (
     Hamlet,
     Household,
     HouseholdMembership,
+    NoticeAudience,
+    NoticeReceipt,
+    NoticeRevision,
     OrgUnit,
+    Question,
     Resident,
     RewardItem,
     User,
@@ -44,6 +49,12 @@ class Loaders:
         self.child_page = DataLoader(self._child_pages)
         self.reward_item = DataLoader(self._reward_items)
         self.rule_version = DataLoader(self._rule_versions)
+        self.notice_revision = DataLoader(self._notice_revisions_current)
+        self.notice_revisions = DataLoader(self._notice_revisions_all)
+        self.notice_audience = DataLoader(self._notice_audiences)
+        self.notice_read = DataLoader(self._notice_reads)
+        self.notice_questions = DataLoader(self._notice_questions)
+        self.statement_questions = DataLoader(self._statement_questions)
 
     async def _rows(self, stmt) -> list[Any]:
         async with self._context.db() as session:
@@ -75,10 +86,59 @@ class Loaders:
             select(EarningRuleVersion)
             .where(EarningRuleVersion.rule_id.in_(rule_ids))
             .order_by(EarningRuleVersion.rule_id, EarningRuleVersion.version.desc())
-            .distinct(EarningRuleVersion.rule_id)
+            .ext(distinct_on(EarningRuleVersion.rule_id))
         )
         found = {r[0].rule_id: r[0] for r in rows}
         return [found.get(i) for i in rule_ids]
+
+    async def _notice_revisions_current(self, notice_ids: Sequence[int]) -> list[NoticeRevision]:
+        rows = await self._rows(
+            select(NoticeRevision)
+            .where(NoticeRevision.notice_id.in_(notice_ids))
+            .order_by(NoticeRevision.notice_id, NoticeRevision.revision.desc())
+            .ext(distinct_on(NoticeRevision.notice_id))
+        )
+        found = {r[0].notice_id: r[0] for r in rows}
+        return [found[i] for i in notice_ids]
+
+    async def _notice_revisions_all(self, notice_ids: Sequence[int]) -> list[list[NoticeRevision]]:
+        rows = await self._rows(
+            select(NoticeRevision).where(NoticeRevision.notice_id.in_(notice_ids))
+            .order_by(NoticeRevision.revision)
+        )
+        return _grouped(notice_ids, (r[0] for r in rows), lambda r: r.notice_id)
+
+    async def _notice_audiences(self, notice_ids: Sequence[int]) -> list[list[int]]:
+        rows = await self._rows(
+            select(NoticeAudience.notice_id, NoticeAudience.unit_id)
+            .where(NoticeAudience.notice_id.in_(notice_ids)).order_by(NoticeAudience.unit_id)
+        )
+        grouped = _grouped(notice_ids, rows, lambda r: r[0])
+        return [[unit_id for _, unit_id in group] for group in grouped]
+
+    async def _notice_reads(self, keys: Sequence[tuple[int, int]]) -> list[bool]:
+        """(notice id, resident id) → has the resident read the notice effectively?"""
+        rows = await self._rows(
+            select(NoticeReceipt.notice_id, NoticeReceipt.resident_id).where(
+                tuple_(NoticeReceipt.notice_id, NoticeReceipt.resident_id).in_(list(keys))
+            )
+        )
+        found = {(n, r) for n, r in rows}
+        return [key in found for key in keys]
+
+    async def _questions(self, column, ids: Sequence[int]) -> list[list[tuple]]:
+        rows = await self._rows(
+            select(Question, Resident.name)
+            .join(Resident, Resident.id == Question.resident_id)
+            .where(column.in_(ids)).order_by(Question.id)
+        )
+        return _grouped(ids, rows, lambda row: getattr(row[0], column.key))
+
+    async def _notice_questions(self, notice_ids: Sequence[int]) -> list[list[tuple]]:
+        return await self._questions(Question.notice_id, notice_ids)
+
+    async def _statement_questions(self, statement_ids: Sequence[int]) -> list[list[tuple]]:
+        return await self._questions(Question.statement_id, statement_ids)
 
     async def _households(self, ids: Sequence[int]) -> list[tuple[Household, str] | None]:
         rows = await self._rows(

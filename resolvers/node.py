@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
@@ -14,7 +16,11 @@ from models import Appointment as AppointmentRow
 from models import Hamlet as HamletRow
 from models import OrgUnit as OrgUnitRow
 from models import User as UserRow
+from affairs import notices
+from models import AccountEntry as AccountEntryRow
+from models import AccountStatement as StatementRow
 from models import EarningRule as EarningRuleRow
+from models import Notice as NoticeRow
 from models import PointsAccount
 from models import PointsClaim as ClaimRow
 from models import PointsEntry as EntryRow
@@ -23,6 +29,7 @@ from models import Redemption as RedemptionRow
 from models import RewardItem as RewardItemRow
 from rewards.rules import current_version
 from schema.relay import node_id
+from schema.affairs import AccountEntry, AccountStatement, Notice
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
@@ -129,7 +136,51 @@ async def _entry(session: AsyncSession, viewer: Viewer, id: int):
     return PointsEntry.from_rows(entry, transaction)
 
 
+async def _notice(session: AsyncSession, viewer: Viewer, id: int):
+    """Admins see every notice of their village; other staff the published ones; residents
+    those published to their units."""
+    row = await session.get(NoticeRow, id)
+    if row is None:
+        raise not_found()
+    now = datetime.now(UTC)
+    village = await session.get(OrgUnitRow, row.village_id)
+    published = row.status == "published" and row.published_at <= now
+    if not (
+        viewer.may(ADMIN_ROLES, village.path)
+        or (published and viewer.may(GRID_ROLES, village.path))
+        or (viewer.household_unit_path is not None and viewer.village_id == row.village_id
+            and await session.scalar(select(NoticeRow.id).where(
+                NoticeRow.id == id,
+                notices.visible_to_resident(viewer.village_id, viewer.household_unit_path, now),
+            )))
+    ):
+        raise not_found()
+    return Notice.from_rows(row, await notices.current_revision(session, row.id))
+
+
+async def _statement(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(StatementRow, id)
+    if row is None:
+        raise not_found()
+    if viewer.village_id != row.village_id:
+        unit = await session.get(OrgUnitRow, row.unit_id)
+        if not viewer.may(GRID_ROLES, unit.path):
+            raise not_found()
+    return AccountStatement.from_row(row)
+
+
+async def _account_entry(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(AccountEntryRow, id)
+    unit = row and await session.get(OrgUnitRow, row.unit_id)
+    if unit is None or not viewer.may(ADMIN_ROLES, unit.path):
+        raise not_found()
+    return AccountEntry.from_row(row)
+
+
 LOADERS = {
+    "Notice": _notice,
+    "AccountStatement": _statement,
+    "AccountEntry": _account_entry,
     "RewardItem": _reward_item,
     "EarningRule": _earning_rule,
     "Redemption": _redemption,

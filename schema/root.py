@@ -8,13 +8,15 @@ import strawberry
 from strawberry import relay
 
 from app.settings import Settings, get_settings
-from resolvers import grid, identity, node, rewards
+from resolvers import affairs, grid, identity, node, rewards
 from schema.extensions import build_extensions
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
+from schema.affairs import AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question
 from schema.identity import Me
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
 REWARD_TYPES = [EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem]
+AFFAIRS_TYPES = [AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question]
 
 
 @strawberry.type
@@ -53,6 +55,19 @@ class Query:
     earning_rules = strawberry.field(resolver=rewards.earning_rules)
     points_claims = strawberry.field(resolver=rewards.points_claims)
     points_policy = strawberry.field(resolver=rewards.points_policy)
+    notices = strawberry.field(
+        resolver=affairs.notices_query,
+        description="村务公开: residents see their units' notices, pinned and newest first.",
+    )
+    unread_notice_count = strawberry.field(resolver=affairs.unread_notice_count)
+    notice_reach = strawberry.field(resolver=affairs.notice_reach)
+    unreached_households = strawberry.field(resolver=affairs.unreached_households)
+    account_entries = strawberry.field(resolver=affairs.account_entries)
+    statements = strawberry.field(
+        resolver=affairs.statements, description="小组账务公开: published statements, every version."
+    )
+    verify_statements = strawberry.field(resolver=affairs.verify_statements)
+    disclosure_cadence = strawberry.field(resolver=affairs.disclosure_cadence)
     points_ranking = strawberry.field(
         resolver=rewards.points_ranking, description="红黑榜: live for admins, published for residents."
     )
@@ -94,6 +109,28 @@ class Mutation:
     )
     end_appointment = strawberry.mutation(resolver=grid.end_appointment)
 
+    create_notice = strawberry.mutation(resolver=affairs.create_notice)
+    revise_notice = strawberry.mutation(
+        resolver=affairs.revise_notice, description="A new revision; readers see it changed, and why."
+    )
+    publish_notice = strawberry.mutation(resolver=affairs.publish_notice)
+    withdraw_notice = strawberry.mutation(resolver=affairs.withdraw_notice)
+    open_notice = strawberry.mutation(
+        resolver=affairs.open_notice, description="Start reading, on the server's clock."
+    )
+    finish_notice_read = strawberry.mutation(
+        resolver=affairs.finish_notice_read,
+        description="After the minimum time: a receipt, and the reading points (once).",
+    )
+    add_account_entry = strawberry.mutation(resolver=affairs.add_account_entry)
+    delete_account_entry = strawberry.mutation(resolver=affairs.delete_account_entry)
+    publish_statement = strawberry.mutation(
+        resolver=affairs.publish_statement,
+        description="Freeze a month; publishing it again is a correction with a reason.",
+    )
+    ask_question = strawberry.mutation(resolver=affairs.ask_question)
+    answer_question = strawberry.mutation(resolver=affairs.answer_question)
+
     redeem_reward = strawberry.mutation(
         resolver=rewards.redeem_reward,
         description="Spend points on an item; show the pickup code at the store.",
@@ -129,7 +166,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES],
+        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES],
         extensions=build_extensions(settings),
     )
 

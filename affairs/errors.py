@@ -1,0 +1,37 @@
+import enum
+
+from app.errors import DomainError
+
+
+class AffairsErrorCode(enum.Enum):
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_STATE = "INVALID_STATE"
+    TOO_EARLY = "TOO_EARLY"
+    ALREADY_READ = "ALREADY_READ"
+    NOTHING_TO_PUBLISH = "NOTHING_TO_PUBLISH"
+    ALREADY_ANSWERED = "ALREADY_ANSWERED"
+    NO_HOUSEHOLD = "NO_HOUSEHOLD"
+
+
+class AffairsError(DomainError):
+    code: AffairsErrorCode
+
+
+def not_found(what: str = "记录", field: str | None = "id") -> AffairsError:
+    return AffairsError(AffairsErrorCode.NOT_FOUND, f"{what}不存在", field=field)
+
+
+def invalid(message: str, field: str | None = None) -> AffairsError:
+    return AffairsError(AffairsErrorCode.INVALID_INPUT, message, field=field)
+
+
+def clean_text(value: str | None, field: str, limit: int, *, required: bool = True) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise invalid("不能为空", field)
+        return None
+    if len(value) > limit:
+        raise invalid(f"不超过{limit}字", field)
+    return value

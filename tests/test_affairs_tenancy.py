@@ -1,0 +1,118 @@
+"""Another village's admin reads and writes village affairs as if they did not exist; a
+resident asks questions that the audience sees with the asker's name masked."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import text
+
+from affairs import accounts, notices, questions
+from tests.support import build_village, gid
+from tests.test_tenancy import mutations_of
+
+NOW = datetime.now(UTC)
+
+
+async def _village(session, settings, name):
+    v = await build_village(session, settings, name)
+    draft = notices.NoticeDraft(title="公开", body="内容" * 20, category="village_affairs",
+                                audience_unit_ids=[v.village.id])
+    v.notice = await notices.create_notice(session, v.village, draft, v.admin.id, NOW)
+    await notices.publish_notice(session, v.notice, NOW)
+    v.entry = await accounts.add_entry(session, v.group, accounts.EntryInput(date(2026, 10, 1), "income", "补助", 100, "x"),
+                                       v.admin.id, NOW)
+    v.statement = await accounts.publish_statement(session, v.group, "2026-10", reason=None,
+                                                   publisher_id=v.admin.id, now=NOW)
+    v.question = await questions.ask(session, village_id=v.village.id, resident_id=v.residents[-1].id,
+                                     text="修路钱从哪里来？", now=NOW, notice_id=v.notice.id)
+    return v
+
+
+def _mutations(b) -> dict[str, tuple[str, dict]]:
+    def m(name, input_type, selection):
+        return f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} errors {{ code }} }} }}"
+
+    notice = gid("Notice", b.notice.id)
+    return {
+        "createNotice": (m("createNotice", "CreateNoticeInput", "notice { id }"),
+                         {"villageId": gid("OrgUnit", b.village.id), "category": "OTHER", "title": "x",
+                          "body": "y", "audienceUnitIds": [gid("OrgUnit", b.village.id)]}),
+        "reviseNotice": (m("reviseNotice", "ReviseNoticeInput", "notice { id }"),
+                         {"noticeId": notice, "title": "x", "reason": "y"}),
+        "publishNotice": (m("publishNotice", "PublishNoticeInput", "notice { id }"), {"noticeId": notice}),
+        "withdrawNotice": (m("withdrawNotice", "WithdrawNoticeInput", "notice { id }"), {"noticeId": notice}),
+        "openNotice": (m("openNotice", "OpenNoticeInput", "read { id }"), {"noticeId": notice}),
+        "finishNoticeRead": (m("finishNoticeRead", "FinishNoticeReadInput", "pointsAwarded"),
+                             {"readId": gid("NoticeRead", 1)}),
+        "addAccountEntry": (m("addAccountEntry", "AddAccountEntryInput", "entry { id }"),
+                            {"unitId": gid("OrgUnit", b.group.id), "date": "2026-10-02", "direction": "INCOME",
+                             "category": "x", "amountFen": 1, "description": "x"}),
+        "deleteAccountEntry": (m("deleteAccountEntry", "DeleteAccountEntryInput", "deleted"),
+                               {"entryId": gid("AccountEntry", b.entry.id)}),
+        "publishStatement": (m("publishStatement", "PublishStatementInput", "statement { id }"),
+                             {"unitId": gid("OrgUnit", b.group.id), "period": "2026-10", "correctionReason": "x"}),
+        "askQuestion": (m("askQuestion", "AskQuestionInput", "question { id }"),
+                        {"statementId": gid("AccountStatement", b.statement.id), "text": "x"}),
+        "answerQuestion": (m("answerQuestion", "AnswerQuestionInput", "question { id }"),
+                           {"questionId": gid("Question", b.question.id), "answer": "x"}),
+    }
+
+
+async def _digest(session) -> tuple:
+    tables = ["notices", "notice_revisions", "notice_reads", "notice_receipts", "account_entries",
+              "account_statements", "questions"]
+    return tuple([await session.scalar(text(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {t} t"))
+                  for t in tables])
+
+
+async def test_another_villages_affairs_are_not_found(api, session, settings):
+    a = await _village(session, settings, "务甲村")
+    b = await _village(session, settings, "务乙村")
+    admin, resident = api.token_for(a.admin), api.token_for(a.resident_user)
+    queries = [
+        ("query($v: ID) { notices(villageId: $v) { edges { node { id } } } }", {"v": gid("OrgUnit", b.village.id)}),
+        ("query($n: ID!) { noticeReach(noticeId: $n) { total { rate } } }", {"n": gid("Notice", b.notice.id)}),
+        ("query($n: ID!) { unreachedHouseholds(noticeId: $n) { edges { cursor } } }", {"n": gid("Notice", b.notice.id)}),
+        ("query($u: ID!) { accountEntries(unitId: $u, period: \"2026-10\") { edges { cursor } } }", {"u": gid("OrgUnit", b.group.id)}),
+        ("query($u: ID!) { statements(unitId: $u) { edges { cursor } } }", {"u": gid("OrgUnit", b.group.id)}),
+        ("query($v: ID) { verifyStatements(villageId: $v) { period } }", {"v": gid("OrgUnit", b.village.id)}),
+        ("query($u: ID!) { disclosureCadence(unitId: $u) { due } }", {"u": gid("OrgUnit", b.village.id)}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Notice", b.notice.id)}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("AccountStatement", b.statement.id)}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("AccountEntry", b.entry.id)}),
+    ]
+    for query, variables in queries:
+        assert await api.error_code(query, variables, admin) == "NOT_FOUND", query
+    calls = _mutations(b)
+    assert mutations_of("resolvers.affairs") == set(calls), "cover every affairs mutation"
+    before = await _digest(session)
+    for name, (query, variables) in calls.items():
+        token = resident if name in {"openNotice", "finishNoticeRead", "askQuestion"} else admin
+        data = await api.data(query, {"input": variables}, token)
+        assert data[name]["errors"][0]["code"] == "NOT_FOUND", (name, data)
+    assert await _digest(session) == before
+
+
+async def test_questions_are_answered_once_and_shown_with_the_name_masked(api, session, settings):
+    v = await _village(session, settings, "问村")
+    token = api.token_for(v.resident_user)
+    asked = await api.data(
+        """mutation($s: ID!) { askQuestion(input: {statementId: $s, text: "保洁费为什么比上月高？"}) {
+             question { id askerName } errors { code } } }""",
+        {"s": gid("AccountStatement", v.statement.id)}, token,
+    )
+    question = asked["askQuestion"]["question"]
+    assert question["askerName"] == v.residents[-1].name[0] + "*" * (len(v.residents[-1].name) - 1)
+    answer = """mutation($q: ID!) { answerQuestion(input: {questionId: $q, answer: "新增了两个垃圾桶"}) {
+      question { answer } errors { code } } }"""
+    first = await api.data(answer, {"q": question["id"]}, api.token_for(v.admin))
+    assert first["answerQuestion"]["question"]["answer"] == "新增了两个垃圾桶"
+    second = await api.data(answer, {"q": question["id"]}, api.token_for(v.admin))
+    assert second["answerQuestion"]["errors"] == [{"code": "ALREADY_ANSWERED"}]
+    seen = await api.data(
+        "query($u: ID!) { statements(unitId: $u) { edges { node { incomeFen questions { text askerName answer } } } } }",
+        {"u": gid("OrgUnit", v.group.id)}, api.token_for(v.chief),
+    )
+    q = seen["statements"]["edges"][0]["node"]["questions"][0]
+    assert q["answer"] == "新增了两个垃圾桶" and "*" in q["askerName"]
