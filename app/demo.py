@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import create_engine, create_sessionmaker
+from app.demo_affairs import seed_village_affairs
 from app.demo_rewards import seed_village_rewards
 from app.settings import get_settings
 from grid.appointments import appoint, user_for_resident
@@ -418,6 +419,10 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
         points = await seed_village_rewards(
             session, village, admin, clerk, created, featured, now, seed=SEED + index
         )
+        points.update(await seed_village_affairs(
+            session, village, [units[a,] for a in range(len(AREAS))],
+            [u for key, u in units.items() if len(key) == 2], admin, now, seed=SEED + index,
+        ))
         for key, value in points.items():
             counts[key] = counts.get(key, 0) + value
     return counts
@@ -449,6 +454,8 @@ def describe_logins() -> str:
         f"  党员 party member         {first}  {party_member}  {party_phone}",
         f"  居民 resident (户主)      {first} {number}  {resident}  {resident_phone}",
         "",
+        "Village affairs: notices (one revised, one pinned, one for 东片 only), effective reads,",
+        "  group accounts published monthly (one correction) and questions on them.",
         "Points: every village has earning rules, a store catalog, a few months of awards,",
         f"  claims and redemptions. {resident} has a reserved redemption: see its pickup code with",
         "  `myRedemptions`, then confirm it as the store clerk with `confirmPickup(code)`.",

@@ -50,6 +50,15 @@ async def test_demo_loads_once_and_its_admin_can_log_in(api, session, database_u
     overview = await api.data("{ pointsOverview { issued redeemed outstanding budgetLeft } }", token=token)
     assert overview["pointsOverview"]["issued"] > 1000
     assert await check.violations(session) == {}
+    notices = await api.data(
+        "{ unreadNoticeCount notices(first: 10) { edges { node { title read revised } } } }",
+        token=api.token_for(await _user(session, "13700000003")),
+    )
+    assert len(notices["notices"]["edges"]) >= 5
+    assert any(e["node"]["revised"] for e in notices["notices"]["edges"])
+    from affairs.accounts import verify
+
+    assert await verify(session) == []
 
 
 async def _user(session, phone):

@@ -58,6 +58,14 @@ async def test_sweep_expires_lots_and_redemptions_once(committed, engine, settin
         assert await check.violations(session) == {}
 
 
+def test_affairs_verify_command(database_url):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    verified = subprocess.run([sys.executable, "-m", "app.cli", "affairs", "verify"], env=env,
+                              capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+    assert "every statement matches" in verified.stdout
+
+
 def test_rewards_commands_check_and_sweep(database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
     village = [sys.executable, "-m", "app.cli"]
