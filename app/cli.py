@@ -23,6 +23,8 @@ cli.add_typer(db_cli, name="db")
 rewards_cli = typer.Typer(help="The points engine: invariants and expiry.", no_args_is_help=True)
 cli.add_typer(seed_cli, name="seed")
 cli.add_typer(rewards_cli, name="rewards")
+requests_cli = typer.Typer(help="Residents' requests (民情诉求).", no_args_is_help=True)
+cli.add_typer(requests_cli, name="requests")
 affairs_cli = typer.Typer(help="Village affairs disclosure and group accounts.", no_args_is_help=True)
 cli.add_typer(affairs_cli, name="affairs")
 
@@ -147,6 +149,26 @@ async def _rewards_sweep(url: str):
     engine = create_engine(url, get_settings())
     try:
         return await sweep(create_sessionmaker(engine), datetime.now(UTC))
+    finally:
+        await engine.dispose()
+
+
+@requests_cli.command("sweep")
+def requests_sweep() -> None:
+    """Close resolved requests left unrated for REQUEST_AUTO_CLOSE_DAYS (idempotent)."""
+    closed = asyncio.run(_requests_sweep(_database_url()))
+    typer.echo(f"closed {closed} unrated requests")
+
+
+async def _requests_sweep(url: str) -> int:
+    from app.database import create_engine, create_sessionmaker
+    from resident_requests.workflow import close_unrated
+
+    settings = get_settings()
+    engine = create_engine(url, settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return await close_unrated(session, datetime.now(UTC), settings.request_auto_close_days)
     finally:
         await engine.dispose()
 

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = Field(default=15, ge=0)
     graphql_max_tokens: int = Field(default=2000, ge=50)
 
+    request_auto_close_days: int = Field(default=7, ge=1, le=90)
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

@@ -14,6 +14,7 @@ from models.affairs import (
 from models.base import Base
 from models.grid import Hamlet, Household, HouseholdMembership, OrgUnit, Resident, VillageLevel
 from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
+from models.requests import RequestDeadline, RequestUpdate, ResidentRequest
 from models.rewards import (
     EarningRule,
     EarningRuleVersion,
@@ -62,7 +63,10 @@ __all__ = [
     "RankingSnapshot",
     "Redemption",
     "RefreshToken",
+    "RequestDeadline",
+    "RequestUpdate",
     "Resident",
+    "ResidentRequest",
     "RewardItem",
     "StockMovement",
     "User",

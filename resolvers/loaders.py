@@ -24,6 +24,7 @@ from models import (
     NoticeRevision,
     OrgUnit,
     Question,
+    RequestUpdate,
     Resident,
     RewardItem,
     User,
@@ -55,6 +56,7 @@ class Loaders:
         self.notice_read = DataLoader(self._notice_reads)
         self.notice_questions = DataLoader(self._notice_questions)
         self.statement_questions = DataLoader(self._statement_questions)
+        self.request_updates = DataLoader(self._request_updates)
 
     async def _rows(self, stmt) -> list[Any]:
         async with self._context.db() as session:
@@ -139,6 +141,12 @@ class Loaders:
 
     async def _statement_questions(self, statement_ids: Sequence[int]) -> list[list[tuple]]:
         return await self._questions(Question.statement_id, statement_ids)
+
+    async def _request_updates(self, request_ids: Sequence[int]) -> list[list[RequestUpdate]]:
+        rows = await self._rows(
+            select(RequestUpdate).where(RequestUpdate.request_id.in_(request_ids)).order_by(RequestUpdate.id)
+        )
+        return _grouped(request_ids, (r[0] for r in rows), lambda u: u.request_id)
 
     async def _households(self, ids: Sequence[int]) -> list[tuple[Household, str] | None]:
         rows = await self._rows(

@@ -17,6 +17,9 @@ from models import Hamlet as HamletRow
 from models import OrgUnit as OrgUnitRow
 from models import User as UserRow
 from affairs import notices
+from models import ResidentRequest as ResidentRequestRow
+from resident_requests import workflow
+from schema.requests import ResidentRequest
 from models import AccountEntry as AccountEntryRow
 from models import AccountStatement as StatementRow
 from models import EarningRule as EarningRuleRow
@@ -177,7 +180,15 @@ async def _account_entry(session: AsyncSession, viewer: Viewer, id: int):
     return AccountEntry.from_row(row)
 
 
+async def _request(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(ResidentRequestRow, id)
+    if row is None or not workflow.may_see(viewer, row):
+        raise not_found()
+    return ResidentRequest.from_row(row)
+
+
 LOADERS = {
+    "ResidentRequest": _request,
     "Notice": _notice,
     "AccountStatement": _statement,
     "AccountEntry": _account_entry,

@@ -9,13 +9,16 @@ from strawberry import relay
 
 from app.settings import Settings, get_settings
 from resolvers import affairs, grid, identity, node, rewards
+from resolvers import requests as resident_requests
 from schema.extensions import build_extensions
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.affairs import AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question
 from schema.identity import Me
+from schema.requests import ResidentRequest
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
 REWARD_TYPES = [EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem]
+REQUEST_TYPES = [ResidentRequest]
 AFFAIRS_TYPES = [AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question]
 
 
@@ -68,6 +71,9 @@ class Query:
     )
     verify_statements = strawberry.field(resolver=affairs.verify_statements)
     disclosure_cadence = strawberry.field(resolver=affairs.disclosure_cadence)
+    my_requests = strawberry.field(resolver=resident_requests.my_requests)
+    requests = strawberry.field(resolver=resident_requests.requests_query)
+    request_figures = strawberry.field(resolver=resident_requests.request_figures)
     points_ranking = strawberry.field(
         resolver=rewards.points_ranking, description="红黑榜: live for admins, published for residents."
     )
@@ -131,6 +137,17 @@ class Mutation:
     ask_question = strawberry.mutation(resolver=affairs.ask_question)
     answer_question = strawberry.mutation(resolver=affairs.answer_question)
 
+    submit_request = strawberry.mutation(
+        resolver=resident_requests.submit_request, description="民情诉求: a resident, or a worker for a household."
+    )
+    act_on_request = strawberry.mutation(
+        resolver=resident_requests.act_on_request,
+        description="Accept, start, escalate, resolve, mark duplicate or add a note.",
+    )
+    rate_request = strawberry.mutation(
+        resolver=resident_requests.rate_request, description="The household's verdict; not satisfied reopens it."
+    )
+
     redeem_reward = strawberry.mutation(
         resolver=rewards.redeem_reward,
         description="Spend points on an item; show the pickup code at the store.",
@@ -166,7 +183,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES],
+        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES, *REQUEST_TYPES],
         extensions=build_extensions(settings),
     )
 

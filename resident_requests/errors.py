@@ -1,0 +1,23 @@
+import enum
+
+from app.errors import DomainError
+
+
+class RequestErrorCode(enum.Enum):
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    CANNOT_ESCALATE = "CANNOT_ESCALATE"
+    NO_HOUSEHOLD = "NO_HOUSEHOLD"
+
+
+class RequestError(DomainError):
+    code: RequestErrorCode
+
+
+def not_found(field: str | None = "requestId") -> RequestError:
+    return RequestError(RequestErrorCode.NOT_FOUND, "诉求不存在", field=field)
+
+
+def invalid(message: str, field: str | None = None) -> RequestError:
+    return RequestError(RequestErrorCode.INVALID_INPUT, message, field=field)

@@ -1,0 +1,238 @@
+"""Residents' requests: the closed loop, its races, deadlines, ratings, figures, visibility."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from grid import appointments
+from models import ResidentRequest
+from resident_requests import figures, workflow
+from resident_requests.errors import RequestError, RequestErrorCode
+from tests.support import build_village, gid
+
+T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, a Monday
+SUBMIT = """mutation($i: SubmitRequestInput!) { submitRequest(input: $i) {
+  request { id status dueAt level } errors { code field message } } }"""
+ACT = """mutation($i: ActOnRequestInput!) { actOnRequest(input: $i) {
+  request { id status level ownerName } errors { code field message } } }"""
+
+
+async def _submit(session, v, household=0, category="infrastructure", at=T0):
+    h = v.households[household]
+    unit = v.neighbourhoods[0] if household < 2 else v.neighbourhoods[1]
+    return await workflow.submit(
+        session, household=h, unit=unit, submitted_by=v.admin.id, resident_id=None,
+        category=category, description="路灯坏了", photo_urls=[], place="村口", now=at,
+    )
+
+
+async def _viewer(session, user):
+    from identity.viewer import load_viewer
+
+    return await load_viewer(session, user.id, T0)
+
+
+async def test_every_allowed_transition_and_a_sample_of_refused_ones(session, settings):
+    v = await build_village(session, settings, "态村")
+    staff = await _viewer(session, v.admin)
+    allowed = {  # from each status, the actions that work
+        "received": {"accept", "escalate", "mark_duplicate", "note"},
+        "accepted": {"start", "escalate", "resolve", "mark_duplicate", "note"},
+        "in_progress": {"escalate", "resolve", "note"},
+        "escalated": {"accept", "mark_duplicate", "note"},
+        "reopened": {"accept", "escalate", "mark_duplicate", "note"},
+        "resolved": {"note"},
+        "closed": set(),
+        "duplicate": set(),
+    }
+    paths = {  # how to reach each status from received
+        "received": [], "accepted": ["accept"], "in_progress": ["accept", "start"],
+        "escalated": ["escalate"], "resolved": ["accept", "resolve"],
+        "duplicate": ["mark_duplicate"],
+    }
+    original = await _submit(session, v)
+    for status, steps in paths.items():
+        for action in workflow.STAFF_ACTIONS:
+            request = await _submit(session, v)
+            for step in steps:
+                await workflow.act(session, request, step, actor=staff, now=T0, note="处理",
+                                   duplicate_of=original.id)
+            assert request.status == status
+            if action in allowed[status]:
+                await workflow.act(session, request, action, actor=staff, now=T0, note="处理",
+                                   duplicate_of=original.id)
+            else:
+                with pytest.raises(RequestError) as refused:
+                    async with session.begin_nested():
+                        await workflow.act(session, request, action, actor=staff, now=T0, note="x",
+                                           duplicate_of=original.id)
+                assert refused.value.code is RequestErrorCode.INVALID_TRANSITION, (status, action)
+    assert set(workflow.TRANSITIONS) >= {"accept", "start", "escalate", "resolve", "mark_duplicate",
+                                         "rate_closed", "rate_reopened", "auto_close"}
+
+
+async def test_two_workers_accepting_at_once_one_wins(live_api, committed, settings):
+    v = await build_village(committed, settings, "抢村")
+    request = await _submit(committed, v)
+    other = await appointments.user_for_resident(committed, v.residents[1])
+    await appointments.appoint(committed, v.neighbourhoods[0], other, "grid_worker", appointed_by=None, now=T0)
+    await committed.commit()
+    results = await asyncio.gather(*(
+        live_api.data(ACT, {"i": {"requestId": gid("ResidentRequest", request.id), "action": "ACCEPT"}},
+                      live_api.token_for(user))
+        for user in (v.chief, other, v.chief, other)
+    ))
+    winners = [r for r in results if not r["actOnRequest"]["errors"]]
+    assert len(winners) == 1
+    assert {r["actOnRequest"]["errors"][0]["code"] for r in results if r not in winners} == {"INVALID_TRANSITION"}
+
+
+async def test_escalation_keeps_the_owner_and_reaches_the_village_then_the_town(api, session, settings):
+    v = await build_village(session, settings, "报村")
+    chief, admin = api.token_for(v.chief), api.token_for(v.admin)
+    resident_user = await appointments.user_for_resident(session, v.residents[1])  # the chief's spouse
+    submitted = await api.data(SUBMIT, {"i": {"category": "DISPUTE", "description": "宅基地边界纠纷"}},
+                               api.token_for(resident_user))
+    request_id = submitted["submitRequest"]["request"]["id"]
+    accepted = await api.data(ACT, {"i": {"requestId": request_id, "action": "ACCEPT"}}, chief)
+    assert accepted["actOnRequest"]["request"]["ownerName"] == v.chief.display_name
+    up = await api.data(ACT, {"i": {"requestId": request_id, "action": "ESCALATE", "note": "组内调解未果"}}, chief)
+    assert up["actOnRequest"]["request"]["level"] == "VILLAGE"
+    # the village admin takes it; the chief stays the owner and still sees it
+    taken = await api.data(ACT, {"i": {"requestId": request_id, "action": "ACCEPT"}}, admin)
+    assert taken["actOnRequest"]["request"]["ownerName"] == v.chief.display_name
+    town = await api.data(ACT, {"i": {"requestId": request_id, "action": "ESCALATE", "note": "需镇司法所介入"}}, admin)
+    assert town["actOnRequest"]["request"]["level"] == "TOWN"
+    # at the town the village admin no longer handles it; the owner still does
+    assert (await api.post(ACT, {"i": {"requestId": request_id, "action": "NOTE", "note": "x"}}, admin)
+            )["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    higher = await api.data(ACT, {"i": {"requestId": request_id, "action": "ESCALATE", "note": "?"}}, chief)
+    assert higher["actOnRequest"]["errors"][0]["code"] == "CANNOT_ESCALATE"
+    # a worker in the other neighbourhood never sees it; the household does, without hidden notes
+    await api.data(ACT, {"i": {"requestId": request_id, "action": "NOTE", "note": "内部：当事人情绪激动",
+                               "visibleToResident": False}}, chief)
+    outsider = await appointments.user_for_resident(session, v.residents[2])
+    await appointments.appoint(session, v.neighbourhoods[1], outsider, "chief", appointed_by=None, now=T0)
+    assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": request_id},
+                                api.token_for(outsider)) == "NOT_FOUND"
+    mine = await api.data("{ myRequests { edges { node { updates { action note } } } } }",
+                          token=api.token_for(resident_user))
+    notes = [u["note"] for u in mine["myRequests"]["edges"][0]["node"]["updates"]]
+    assert "内部：当事人情绪激动" not in notes and "需镇司法所介入" in notes
+
+
+async def test_deadlines_and_overdue_on_a_fixed_clock(session, settings):
+    v = await build_village(session, settings, "时村")
+    hazard = await _submit(session, v, category="safety_hazard")
+    assert hazard.due_at == T0 + timedelta(hours=24)
+    await workflow.set_deadline(session, v.village.id, "infrastructure", "unit", 10)
+    road = await _submit(session, v)
+    assert road.due_at == T0 + timedelta(hours=10)
+    staff = await _viewer(session, v.admin)
+    await workflow.act(session, road, "escalate", actor=staff, now=T0 + timedelta(hours=1), note="需村里出资")
+    assert road.due_at == T0 + timedelta(hours=1 + 168)  # the village's default for infrastructure
+    overdue = list(await session.scalars(
+        select(ResidentRequest.id).where(
+            ResidentRequest.village_id == v.village.id,
+            ResidentRequest.status.in_(workflow.OPEN),
+            ResidentRequest.due_at < T0 + timedelta(hours=30),
+        )))
+    assert overdue == [hazard.id]
+
+
+async def test_not_satisfied_reopens_and_unrated_ones_close_themselves(session, settings):
+    v = await build_village(session, settings, "评村")
+    staff = await _viewer(session, v.admin)
+    household_viewer = await _viewer(session, await appointments.user_for_resident(session, v.residents[0]))
+    first, second = await _submit(session, v), await _submit(session, v)
+    for r in (first, second):
+        await workflow.act(session, r, "accept", actor=staff, now=T0)
+        await workflow.act(session, r, "resolve", actor=staff, now=T0 + timedelta(hours=2), note="已修好")
+    await workflow.rate(session, first, "not_satisfied", household_viewer, T0 + timedelta(hours=3), "还是不亮")
+    assert first.status == "reopened" and first.resolved_at is None
+    await workflow.act(session, first, "accept", actor=staff, now=T0 + timedelta(hours=4))
+    await workflow.act(session, first, "resolve", actor=staff, now=T0 + timedelta(hours=5), note="换了灯泡")
+    await workflow.rate(session, first, "satisfied", household_viewer, T0 + timedelta(hours=6))
+    assert first.status == "closed" and first.rating == "satisfied"
+    assert await workflow.close_unrated(session, T0 + timedelta(days=3), days=7) == 0
+    assert await workflow.close_unrated(session, T0 + timedelta(days=8), days=7) == 1
+    assert second.status == "closed" and second.rating is None
+    assert await workflow.close_unrated(session, T0 + timedelta(days=9), days=7) == 0
+
+
+async def test_figures_on_a_known_fixture_drill_down_to_requests(api, session, settings):
+    v = await build_village(session, settings, "数村")
+    staff = await _viewer(session, v.admin)
+    resident = await _viewer(session, await appointments.user_for_resident(session, v.residents[0]))
+    made = [await _submit(session, v, category=c) for c in ("infrastructure", "infrastructure", "dispute", "dispute")]
+    await workflow.act(session, made[0], "accept", actor=staff, now=T0)
+    await workflow.act(session, made[0], "resolve", actor=staff, now=T0 + timedelta(hours=5), note="ok")  # on time
+    await workflow.rate(session, made[0], "satisfied", resident, T0 + timedelta(hours=6))
+    await workflow.act(session, made[2], "accept", actor=staff, now=T0)
+    await workflow.act(session, made[2], "resolve", actor=staff, now=T0 + timedelta(hours=100), note="late")  # 72h
+    await workflow.rate(session, made[2], "partly", resident, T0 + timedelta(hours=101))
+    per_category, total = await figures.figures(session, v.village.id, v.village.path, T0 - timedelta(days=1),
+                                                T0 + timedelta(days=1))
+    assert dict(per_category) == {
+        "dispute": {"received": 2, "resolved": 1, "resolved_on_time": 0, "rated": 1, "satisfied": 0, "open": 1},
+        "infrastructure": {"received": 2, "resolved": 1, "resolved_on_time": 1, "rated": 1, "satisfied": 1, "open": 1},
+    }
+    assert total["received"] == 4 and total["resolved"] == 2
+    window = {"u": gid("OrgUnit", v.village.id), "s": (T0 - timedelta(days=1)).isoformat(),
+              "e": (T0 + timedelta(days=1)).isoformat()}
+    shown = await api.data(
+        """query($u: ID!, $s: DateTime!, $e: DateTime!) { requestFigures(unitId: $u, since: $s, until: $e) {
+             category received resolved resolvedOnTime resolutionRate satisfactionRate } }""", window,
+        api.token_for(v.admin),
+    )
+    assert shown["requestFigures"][-1] == {"category": None, "received": 4, "resolved": 2, "resolvedOnTime": 1,
+                                           "resolutionRate": 0.5, "satisfactionRate": 0.5}
+    drilled = await api.data(
+        """query($u: ID!, $s: DateTime!, $e: DateTime!) { requests(unitId: $u, since: $s, until: $e,
+             figure: RESOLVED_ON_TIME) { edges { node { id } } } }""", window, api.token_for(v.admin),
+    )
+    assert [e["node"]["id"] for e in drilled["requests"]["edges"]] == [gid("ResidentRequest", made[0].id)]
+
+
+async def test_visibility_per_role_and_another_village(api, session, settings):
+    v = await build_village(session, settings, "见村")
+    other = await build_village(session, settings, "他村")
+    request = await _submit(session, v)
+    request_id = gid("ResidentRequest", request.id)
+    query = "query($id: ID!) { node(id: $id) { ... on ResidentRequest { status } } }"
+    assert (await api.data(query, {"id": request_id}, api.token_for(v.admin)))["node"]["status"] == "RECEIVED"
+    assert (await api.data(query, {"id": request_id}, api.token_for(v.chief)))["node"]["status"] == "RECEIVED"
+    household_user = await appointments.user_for_resident(session, v.residents[1])
+    assert (await api.data(query, {"id": request_id}, api.token_for(household_user)))["node"]["status"] == "RECEIVED"
+    assert await api.error_code(query, {"id": request_id}, api.token_for(v.resident_user)) == "NOT_FOUND"
+    assert await api.error_code(query, {"id": request_id}, api.token_for(other.admin)) == "NOT_FOUND"
+    refused = await api.data(ACT, {"i": {"requestId": request_id, "action": "ACCEPT"}}, api.token_for(other.admin))
+    assert refused["actOnRequest"]["errors"][0]["code"] == "NOT_FOUND"
+    forbidden = await api.post(ACT, {"i": {"requestId": request_id, "action": "ACCEPT"}}, api.token_for(household_user))
+    assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await api.error_code(
+        "query($u: ID!) { requests(unitId: $u) { edges { cursor } } }", {"u": gid("OrgUnit", v.village.id)},
+        api.token_for(other.admin)) == "NOT_FOUND"
+
+
+async def test_every_request_mutation_on_another_village_is_not_found(api, session, settings):
+    from tests.test_tenancy import mutations_of
+
+    v = await build_village(session, settings, "诉甲村")
+    other = await build_village(session, settings, "诉乙村")
+    request = gid("ResidentRequest", (await _submit(session, v)).id)
+    calls = {
+        "submitRequest": (SUBMIT, {"category": "OTHER", "description": "x",
+                                   "householdId": gid("Household", v.households[0].id)}),
+        "actOnRequest": (ACT, {"requestId": request, "action": "ACCEPT"}),
+        "rateRequest": ("""mutation($i: RateRequestInput!) { rateRequest(input: $i) { errors { code } } }""",
+                        {"requestId": request, "rating": "SATISFIED"}),
+    }
+    assert mutations_of("resolvers.requests") == set(calls)
+    for name, (query, variables) in calls.items():
+        data = await api.data(query, {"i": variables}, api.token_for(other.admin))
+        assert data[name]["errors"][0]["code"] == "NOT_FOUND", name
