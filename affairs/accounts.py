@@ -14,15 +14,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from affairs.errors import AffairsError, AffairsErrorCode, clean_text, invalid, not_found
+from rewards.periods import CHINA
 from models import AccountEntry, AccountStatement, OrgUnit
 
-MAX_AMOUNT_FEN = 10**12  # ten billion yuan: far above any village's accounts
-_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+MAX_AMOUNT_FEN = 100_000_000  # one million yuan in one entry
+MAX_TOTAL_FEN = 2**31 - 1  # what a statement's totals may reach (GraphQL Int)
+_PERIOD = re.compile(r"20[0-9]{2}-(0[1-9]|1[0-2])")
 
 
 def check_period(period: str) -> str:
     if not _PERIOD.fullmatch(period or ""):
-        raise invalid("期间格式为 YYYY-MM", "period")
+        raise invalid("期间格式为 YYYY-MM（2000年至2099年）", "period")
     return period
 
 
@@ -142,6 +144,8 @@ async def publish_statement(
 ) -> AccountStatement:
     """Freeze a month. The first publication needs no reason; a correction does."""
     check_period(period)
+    if period > period_of(now.astimezone(CHINA).date()):
+        raise invalid("不能公开尚未开始的月份", "period")
     # One publisher of a unit's book at a time: the chain must not fork.
     await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update())
     latest = await session.scalar(
@@ -152,9 +156,17 @@ async def publish_statement(
     reason = clean_text(reason, "correctionReason", 500, required=False)
     if latest is not None and reason is None:
         raise invalid("该月已公开，再次公开属于更正，须填写更正原因", "correctionReason")
+    unpublished = await _earlier_unpublished_month(session, unit.id, period)
+    if unpublished is not None:
+        raise AffairsError(
+            AffairsErrorCode.INVALID_STATE, f"{unpublished}有账目尚未公开，请先公开该月", field="period"
+        )
     content = await draft_statement(session, unit, period)
     if not content["entries"] and latest is None and content["opening_balance_fen"] == 0:
         raise AffairsError(AffairsErrorCode.NOTHING_TO_PUBLISH, "该月没有账目", field="period")
+    if max(abs(content[k]) for k in ("opening_balance_fen", "income_fen", "expense_fen",
+                                      "closing_balance_fen")) > MAX_TOTAL_FEN:
+        raise invalid("合计金额超出范围，请按组拆分账目", "period")
     content["version"] = (latest or 0) + 1
     content["correction_reason"] = reason
     previous_digest = await session.scalar(
@@ -171,6 +183,26 @@ async def publish_statement(
     return statement
 
 
+async def _earlier_unpublished_month(session: AsyncSession, unit_id: int, period: str) -> str | None:
+    """An earlier month with entries but no statement: its money would vanish from the
+    balances carried forward."""
+    year, month = map(int, period.split("-"))
+    months = (
+        select(func.to_char(AccountEntry.entry_date, "YYYY-MM").label("period"))
+        .where(AccountEntry.unit_id == unit_id, AccountEntry.entry_date < date(year, month, 1))
+        .distinct()
+        .subquery()
+    )
+    return await session.scalar(
+        select(months.c.period)
+        .where(~select(AccountStatement.id).where(
+            AccountStatement.unit_id == unit_id, AccountStatement.period == months.c.period
+        ).exists())
+        .order_by(months.c.period)
+        .limit(1)
+    )
+
+
 @dataclass(frozen=True)
 class BrokenStatement:
     statement_id: int
@@ -181,8 +213,10 @@ class BrokenStatement:
 
 
 async def verify(session: AsyncSession, village_id: int | None = None) -> list[BrokenStatement]:
-    """Recompute every chain (of one village, or all): each version's digest from its
-    content and its predecessor's digest. Names every version that no longer matches."""
+    """Recompute every book (of one village, or all) and name each version that does not
+    hold: its digest against its content and its predecessor's digest, its columns against
+    its content, and — for the latest version of each month — its opening balance against
+    the latest closing balance of the month before (a correction not carried forward)."""
     stmt = (
         select(AccountStatement)
         .order_by(AccountStatement.unit_id, AccountStatement.id)
@@ -192,13 +226,31 @@ async def verify(session: AsyncSession, village_id: int | None = None) -> list[B
         stmt = stmt.where(AccountStatement.village_id == village_id)
     broken: list[BrokenStatement] = []
     previous: dict[int, str] = {}
+    latest: dict[tuple[int, str], AccountStatement] = {}
     for s in await session.scalars(stmt):
-        expected_previous = previous.get(s.unit_id)
-        if s.previous_digest != expected_previous:
-            broken.append(BrokenStatement(s.id, s.unit_id, s.period, s.version, "链接的上一版本摘要不符"))
-        elif digest_of(s.content, s.previous_digest) != s.digest:
-            broken.append(BrokenStatement(s.id, s.unit_id, s.period, s.version, "内容与摘要不符"))
+        c = s.content
+        problem = None
+        if s.previous_digest != previous.get(s.unit_id):
+            problem = "链接的上一版本摘要不符"
+        elif digest_of(c, s.previous_digest) != s.digest:
+            problem = "内容与摘要不符"
+        elif (c.get("unit_id"), c.get("period"), c.get("version"), c.get("correction_reason")) != (
+            s.unit_id, s.period, s.version, s.correction_reason
+        ):
+            problem = "期间、版本或更正原因与已公开内容不符"
+        if problem:
+            broken.append(BrokenStatement(s.id, s.unit_id, s.period, s.version, problem))
         previous[s.unit_id] = s.digest
+        if s.version >= getattr(latest.get((s.unit_id, s.period)), "version", 0):
+            latest[s.unit_id, s.period] = s
+    carried: dict[int, int] = {}
+    for (unit_id, period), s in sorted(latest.items()):
+        expected = carried.get(unit_id)
+        if expected is not None and s.content.get("opening_balance_fen") != expected:
+            broken.append(BrokenStatement(
+                s.id, unit_id, period, s.version, "期初余额与上月最新的期末余额不符（上月已更正，本月需重新公开）"
+            ))
+        carried[unit_id] = s.content.get("closing_balance_fen")
     return broken
 
 

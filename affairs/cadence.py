@@ -50,7 +50,7 @@ async def overdue(session: AsyncSession, root: OrgUnit, now: datetime) -> list[O
         last_notice = await session.scalar(
             select(func.max(Notice.published_at)).where(
                 Notice.village_id == village.id, Notice.category == "village_affairs",
-                Notice.status.in_(("published", "withdrawn")), Notice.published_at <= now,
+                Notice.status == "published", Notice.published_at <= now,
             )
         )
         if last_notice is None or last_notice < last_quarter_start:
@@ -69,7 +69,7 @@ async def overdue(session: AsyncSession, root: OrgUnit, now: datetime) -> list[O
             latest = await session.scalar(
                 select(func.max(AccountStatement.period)).where(AccountStatement.unit_id == unit.id)
             )
-            if latest is None or latest < first_due:  # nothing published for the due period
+            if latest is None or latest < last_due:  # the due period's last month is not out
                 due = last_due if first_due == last_due else f"{first_due}至{last_due}"
                 found.append(Overdue(unit, "finance", latest, f"{due}的账目公开"))
     return found

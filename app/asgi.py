@@ -132,6 +132,14 @@ class GraphQLEndpoint(GraphQL):
             scope.setdefault("state", {})["db_session"] = session
             await super().__call__(scope, receive, send)
 
+    async def process_result(self, request: Request, result):
+        """Every error carries `extensions.code`: what reaches here without one is the
+        document or its variables failing to parse, validate or coerce."""
+        for error in result.errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+        return await super().process_result(request, result)
+
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 

@@ -10,12 +10,14 @@ from strawberry import relay
 from strawberry.types import Info
 
 from affairs import accounts, cadence, notices, questions, reach, reading
+from affairs.visibility import may_see_accounts
 from affairs.errors import AffairsError, AffairsErrorCode, invalid, not_found
 from app.errors import Forbidden
 from app.pagination import keyset_page
 from grid import access
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import AccountEntry as EntryRow
+from models import OrgUnit as OrgUnitRow
 from models import AccountStatement as StatementRow
 from models import Notice as NoticeRow
 from models import Question as QuestionRow
@@ -99,7 +101,8 @@ async def _notice_for_staff(session, viewer: Viewer, global_id, roles=ADMIN_ROLE
 
 
 async def _as_notice(session: AsyncSession, row: NoticeRow) -> Notice:
-    return Notice.from_rows(row, await notices.current_revision(session, row.id))
+    """A notice as its admin sees it (drafts and all revisions)."""
+    return Notice.from_rows(row, await notices.current_revision(session, row.id), manageable=True)
 
 
 # ---- notices -------------------------------------------------------------------------
@@ -114,6 +117,7 @@ async def notices_query(
     village (with `villageId`): all its notices, drafts included for admins."""
     ctx = info.context
     viewer = await ctx.require_viewer()
+    manageable = False
     async with ctx.db() as session:
         stmt = select(NoticeRow, NoticeRow.pinned, _published_key(), NoticeRow.id)
         if village_id is None:
@@ -124,7 +128,8 @@ async def notices_query(
         else:
             village = await village_of(session, viewer, village_id, GRID_ROLES)
             stmt = stmt.where(NoticeRow.village_id == village.id)
-            if not viewer.may(ADMIN_ROLES, village.path):
+            manageable = viewer.may(ADMIN_ROLES, village.path)
+            if not manageable:
                 stmt = stmt.where(NoticeRow.status == "published", NoticeRow.published_at <= ctx.now())
         if category is not None:
             stmt = stmt.where(NoticeRow.category == category.value)
@@ -136,7 +141,9 @@ async def notices_query(
             descending=True,
         )
     revisions = await ctx.loaders.notice_revision.load_many([r[0].id for r in page.rows])
-    return connection([Notice.from_rows(r[0], rev) for r, rev in zip(page.rows, revisions, strict=True)], page)
+    return connection(
+        [Notice.from_rows(r[0], rev, manageable) for r, rev in zip(page.rows, revisions, strict=True)], page
+    )
 
 
 def _published_key():
@@ -377,21 +384,17 @@ async def publish_statement(info: Info, input: PublishStatementInput) -> Stateme
     return StatementPayload(statement=row and AccountStatement.from_row(row), errors=errors(errs))
 
 
-def _sees_village_accounts(viewer: Viewer, unit) -> bool:
-    return viewer.village_id == unit.village_id or viewer.may(GRID_ROLES, unit.path)
-
-
 async def statements(
     info: Info, unit_id: relay.GlobalID, period: str | None = None, first: int | None = None,
     after: str | None = None,
 ) -> relay.Connection[AccountStatement]:
-    """Published statements of a unit, every version, newest first: the village's residents
-    see their village's accounts."""
+    """Published statements of a unit, every version, newest first: workers over the unit,
+    and the residents who live in it (their group's book, their village's)."""
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
         unit = await access.get_unit(session, viewer, db_id(unit_id, "OrgUnit", "unitId"), field="unitId")
-        if not _sees_village_accounts(viewer, unit):
+        if not may_see_accounts(viewer, unit):
             raise not_found("单位", "unitId")
         stmt = select(StatementRow, StatementRow.id).where(StatementRow.unit_id == unit.id)
         if period is not None:
@@ -446,7 +449,8 @@ async def ask_question(info: Info, input: AskQuestionInput) -> QuestionPayload:
             target = {"notice_id": notice.id}
         else:
             statement = await session.get(StatementRow, db_id(input.statement_id, "AccountStatement", "statementId"))
-            if statement is None or statement.village_id != reader.village_id:
+            unit = statement and await session.get(OrgUnitRow, statement.unit_id)
+            if unit is None or not may_see_accounts(viewer, unit):
                 raise not_found("账目公开", "statementId")
             target = {"statement_id": statement.id}
         row = await questions.ask(

@@ -17,6 +17,7 @@ from models import Hamlet as HamletRow
 from models import OrgUnit as OrgUnitRow
 from models import User as UserRow
 from affairs import notices
+from affairs.visibility import may_see_accounts
 from models import ResidentRequest as ResidentRequestRow
 from resident_requests import workflow
 from schema.requests import ResidentRequest
@@ -158,17 +159,16 @@ async def _notice(session: AsyncSession, viewer: Viewer, id: int):
             )))
     ):
         raise not_found()
-    return Notice.from_rows(row, await notices.current_revision(session, row.id))
+    return Notice.from_rows(
+        row, await notices.current_revision(session, row.id), viewer.may(ADMIN_ROLES, village.path)
+    )
 
 
 async def _statement(session: AsyncSession, viewer: Viewer, id: int):
     row = await session.get(StatementRow, id)
-    if row is None:
+    unit = row and await session.get(OrgUnitRow, row.unit_id)
+    if unit is None or not may_see_accounts(viewer, unit):
         raise not_found()
-    if viewer.village_id != row.village_id:
-        unit = await session.get(OrgUnitRow, row.unit_id)
-        if not viewer.may(GRID_ROLES, unit.path):
-            raise not_found()
     return AccountStatement.from_row(row)
 
 

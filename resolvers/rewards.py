@@ -116,6 +116,12 @@ async def village_of(
     return unit
 
 
+def _admin_anywhere(viewer: Viewer) -> bool:
+    """Chiefs and party members are residents too: without an admin role they get the
+    resident's views (their household's claims, the published rankings)."""
+    return any(g.role in ADMIN_ROLES for g in viewer.grants)
+
+
 def _resident_household(viewer: Viewer) -> tuple[int, int]:
     if viewer.household_id is None or viewer.village_id is None:
         raise RewardsError(RewardsErrorCode.NO_HOUSEHOLD, "当前账号未关联农户")
@@ -224,7 +230,7 @@ async def points_claims(
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
-        if village_id is None and viewer.household_id is not None and not viewer.is_staff:
+        if village_id is None and viewer.household_id is not None and not _admin_anywhere(viewer):
             filters = {"household_id": viewer.household_id}
         else:
             filters = {"village_id": (await village_of(session, viewer, village_id)).id}
@@ -262,7 +268,7 @@ async def points_ranking(
     viewer = await ctx.require_viewer()
     start, end = period_bounds(period.value, at or ctx.now())
     async with ctx.db() as session:
-        if village_id is None and viewer.village_id is not None and not viewer.is_staff:
+        if village_id is None and viewer.village_id is not None and not _admin_anywhere(viewer):
             village, admin = viewer.village_id, False
         else:
             village, admin = (await village_of(session, viewer, village_id)).id, True

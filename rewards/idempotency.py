@@ -8,13 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import DomainError
 from models import IdempotencyRecord
 from rewards.errors import RewardsError, RewardsErrorCode, invalid
+
+_LOCK_NAMESPACE = 7302  # advisory-lock namespace for idempotency keys
 
 
 def request_hash(**inputs) -> str:
@@ -31,7 +33,14 @@ def check_key(key: str) -> str:
 async def replay(
     session: AsyncSession, user_id: int, operation: str, key: str, digest: str
 ) -> IdempotencyRecord | None:
-    """The earlier answer for this key, or None. A stored refusal is raised again."""
+    """The earlier answer for this key, or None. A stored refusal is raised again.
+
+    The key itself is locked for the rest of the transaction, so two requests with one key
+    but different targets (two households, two items) cannot both pass: the second waits,
+    then finds the first's record."""
+    await session.execute(
+        select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(f"{user_id}:{operation}:{key}")))
+    )
     record = await session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.user_id == user_id,

@@ -99,13 +99,14 @@ class Notice(relay.Node):
     published_at: datetime | None
     withdrawn_at: datetime | None
     current: Private[RevisionRow]
+    manageable: Private[bool]
 
     @classmethod
-    def from_rows(cls, row: NoticeRow, current: RevisionRow) -> Notice:
+    def from_rows(cls, row: NoticeRow, current: RevisionRow, manageable: bool = False) -> Notice:
         return cls(
             id=row.id, category=NoticeCategory(row.category), status=NoticeStatus(row.status),
             pinned=row.pinned, published_at=row.published_at, withdrawn_at=row.withdrawn_at,
-            current=current,
+            current=current, manageable=manageable,
         )
 
     @strawberry.field
@@ -150,9 +151,15 @@ class Notice(relay.Node):
             return False
         return await info.context.loaders.notice_read.load((self.id, resident_id))
 
-    @strawberry.field(description="Every revision, oldest first.")
+    @strawberry.field(description="Every revision since publication, oldest first (admins also see drafts).")
     async def revisions(self, info: Info) -> list[NoticeRevision]:
-        return [NoticeRevision.from_row(r) for r in await info.context.loaders.notice_revisions.load(self.id)]
+        rows = await info.context.loaders.notice_revisions.load(self.id)
+        if not self.manageable:
+            # what was written before publication stays between the editors: the first
+            # revision residents see is the one that was published
+            before = [r for r in rows if self.published_at is None or r.created_at <= self.published_at]
+            rows = before[-1:] + [r for r in rows if r not in before]
+        return [NoticeRevision.from_row(r) for r in rows]
 
     @strawberry.field(description="The units whose residents it is published to.")
     async def audience(self, info: Info) -> list[OrgUnitRef]:

@@ -35,13 +35,6 @@ class MaskUnexpectedErrors(strawberry.extensions.MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not _is_expected(error))
 
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        for error in errors:
-            if error.original_error is None and not error.extensions:
-                # parse and validation errors: the document itself is wrong
-                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED"}
-        return super()._process_errors(errors)
-
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", None)
         original = error.original_error

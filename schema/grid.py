@@ -13,6 +13,7 @@ from strawberry.types import Info
 from app.pagination import Page, page_size
 from grid import queries
 from grid.access import can_see_household
+from grid.errors import not_found
 from grid.errors import GridErrorCode as DomainGridErrorCode
 from identity.phones import mask_phone
 from identity.viewer import ID_NUMBER_ROLES, PHONE_ROLES
@@ -267,10 +268,18 @@ class Household(relay.Node):
     ) -> Annotated[HouseholdPoints, strawberry.lazy("schema.rewards")]:
         from schema.rewards import HouseholdPoints
 
+        self._require_visible(info)
         return await HouseholdPoints.of_household(info, self.id)
+
+    def _require_visible(self, info: Info) -> None:
+        """A household reached through another record (a store clerk's redemption) shows
+        its number and address; its points and members need the right to see it."""
+        if not can_see_household(info.context.loaded_viewer, self.id, self.unit_path):
+            raise not_found("户")
 
     @strawberry.field(description="Current members, head of household first.")
     async def members(self, info: Info) -> list[HouseholdMember]:
+        self._require_visible(info)
         rows = await info.context.loaders.members.load(self.id)
         return [
             HouseholdMember.from_row(m, Resident.from_row(r, self.unit_path, m)) for m, r in rows

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 import strawberry
 from strawberry import relay
+from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings, get_settings
 from resolvers import affairs, grid, identity, node, rewards
 from resolvers import requests as resident_requests
 from schema.extensions import build_extensions
+from schema.scalars import DateTime
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.affairs import AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question
 from schema.identity import Me
@@ -185,6 +188,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES, *REQUEST_TYPES],
         extensions=build_extensions(settings),
+        config=StrawberryConfig(scalar_map={datetime: DateTime}),
     )
 
 

@@ -245,3 +245,57 @@ async def test_cadence_lists_what_is_overdue(session, settings):
     # 期公村 published village affairs last quarter and its group's October accounts, but not
     # the village's own book; 静村 published nothing
     assert found == {("期公村", "finance"), ("静村", "notice"), ("静村", "finance")}
+
+
+async def test_books_carry_forward_and_refuse_gaps_and_the_future(session, settings):
+    v = await build_village(session, settings, "续村")
+    now = datetime(2026, 11, 5, tzinfo=UTC)
+
+    async def entry(day, fen):
+        await accounts.add_entry(session, v.village, accounts.EntryInput(day, "income", "租金", fen, "x"), v.admin.id, now)
+
+    async def publish(period, reason=None):
+        return await accounts.publish_statement(session, v.village, period, reason=reason,
+                                                publisher_id=v.admin.id, now=now)
+
+    await entry(date(2026, 8, 3), 100)
+    await entry(date(2026, 9, 3), 10)
+    with pytest.raises(Exception) as gap:  # August has entries but was never published
+        await publish("2026-09")
+    assert "2026-08" in gap.value.message
+    await publish("2026-08")
+    await publish("2026-09")
+    with pytest.raises(Exception) as future:
+        await publish("2026-12")
+    assert future.value.field == "period"
+    await entry(date(2026, 8, 20), 50)
+    await publish("2026-08", reason="补录租金")  # September still opens at the old balance
+    broken = await accounts.verify(session, v.village.id)
+    assert [(b.period, b.version) for b in broken] == [("2026-09", 1)]
+    await publish("2026-09", reason="上月更正，重新结转")
+    assert await accounts.verify(session, v.village.id) == []
+
+
+async def test_residents_never_see_what_was_written_before_publication(api, session, settings):
+    v = await build_village(session, settings, "稿村")
+    admin = api.token_for(v.admin)
+    draft = await api.data(CREATE, {"i": {"category": "OTHER", "title": "草稿", "body": "内部讨论：某户欠款",
+                                          "audienceUnitIds": [gid("OrgUnit", v.village.id)]}}, admin)
+    notice = draft["createNotice"]["notice"]["id"]
+    await api.data("""mutation($i: ReviseNoticeInput!) { reviseNotice(input: $i) { errors { code } } }""",
+                   {"i": {"noticeId": notice, "title": "关于清理欠款的通知", "body": "请各户按时缴纳水费。"}}, admin)
+    await api.data("mutation($n: ID!) { publishNotice(input: {noticeId: $n}) { errors { code } } }", {"n": notice}, admin)
+    seen = await api.data("query($id: ID!) { node(id: $id) { ... on Notice { revisions { body } } } }",
+                          {"id": notice}, api.token_for(v.resident_user))
+    assert [r["body"] for r in seen["node"]["revisions"]] == ["请各户按时缴纳水费。"]
+    assert len((await api.data("query($id: ID!) { node(id: $id) { ... on Notice { revisions { body } } } }",
+                               {"id": notice}, admin))["node"]["revisions"]) == 2
+
+
+def test_times_without_an_offset_are_china_time_and_absurd_years_are_refused():
+    from schema.scalars import parse_datetime
+
+    assert parse_datetime("2026-11-22T08:00:00").isoformat() == "2026-11-22T08:00:00+08:00"
+    assert parse_datetime("2026-11-22T00:00:00Z").utcoffset() == timedelta(0)
+    with pytest.raises(ValueError):
+        parse_datetime("9999-12-31T23:00:00Z")

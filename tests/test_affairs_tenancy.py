@@ -116,3 +116,23 @@ async def test_questions_are_answered_once_and_shown_with_the_name_masked(api, s
     )
     q = seen["statements"]["edges"][0]["node"]["questions"][0]
     assert q["answer"] == "新增了两个垃圾桶" and "*" in q["askerName"]
+
+
+async def test_a_resident_sees_their_own_groups_book_not_the_neighbouring_groups(api, session, settings):
+    from grid import units
+
+    v = await _village(session, settings, "邻组村")
+    other_group = await units.create_unit(session, v.area, "二组")
+    await accounts.add_entry(session, other_group, accounts.EntryInput(date(2026, 10, 1), "expense", "x", 100, "x"),
+                             v.admin.id, NOW)
+    theirs = await accounts.publish_statement(session, other_group, "2026-10", reason=None,
+                                              publisher_id=v.admin.id, now=NOW)
+    token = api.token_for(v.resident_user)
+    own = await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": gid("AccountStatement", v.statement.id)}, token)
+    assert own["node"]["id"]
+    assert await api.error_code("query($id: ID!) { node(id: $id) { id } }",
+                                {"id": gid("AccountStatement", theirs.id)}, token) == "NOT_FOUND"
+    asked = await api.data(
+        """mutation($s: ID!) { askQuestion(input: {statementId: $s, text: "?"}) { errors { code } } }""",
+        {"s": gid("AccountStatement", theirs.id)}, token)
+    assert asked["askQuestion"]["errors"][0]["code"] == "NOT_FOUND"

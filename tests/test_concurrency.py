@@ -6,6 +6,7 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from app.database import create_sessionmaker
 from models import Appointment, AuthFailure
 from tests.support import build_village, gid
 
@@ -72,3 +73,21 @@ async def test_two_admins_appointing_a_chief_at_once_leave_one_chief_and_full_hi
     )).all()
     assert len(terms) == 2
     assert sum(t.valid_to is None for t in terms) == 1
+
+
+async def test_one_idempotency_key_cannot_adjust_two_households_at_once(live_api, committed, settings):
+    v = await build_village(committed, settings, "并键村")
+    await committed.commit()
+    token = live_api.token_for(v.admin)
+    query = """mutation($h: ID!) { adjustPoints(input: {householdId: $h, points: 10, reason: "补录", idempotencyKey: "same"}) {
+      household { id } errors { code } } }"""
+    results = await asyncio.gather(*(
+        live_api.data(query, {"h": gid("Household", h.id)}, token) for h in v.households[:2] * 3
+    ))
+    codes = [r["adjustPoints"]["errors"][0]["code"] if r["adjustPoints"]["errors"] else "OK" for r in results]
+    applied = {r["adjustPoints"]["household"]["id"] for r in results if not r["adjustPoints"]["errors"]}
+    assert len(applied) == 1 and set(codes) <= {"OK", "IDEMPOTENCY_KEY_REUSED"}
+    from rewards import check
+
+    async with create_sessionmaker(committed.bind)() as fresh:
+        assert await check.violations(fresh) == {}

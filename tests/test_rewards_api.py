@@ -125,3 +125,17 @@ async def test_bad_store_input_is_refused_with_codes(api, session, settings):
     no_household = await api.data(REDEEM, {"item": item_id, "q": 1, "key": "v"}, admin)
     assert no_household["redeemReward"]["errors"][0]["code"] == "NO_HOUSEHOLD"
     await assert_ledger_consistent(session)
+
+
+async def test_a_store_clerk_sees_a_redemption_but_not_the_households_points(api, session, settings):
+    v = await build_village(session, settings, "店村")
+    clerk = await store_clerk(session, v, "15500000002")
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+    await api.data(ADJUST_POINTS, {"h": gid("Household", v.households[-1].id), "p": 50, "reason": "奖励", "key": "c1"}, admin)
+    item = (await api.data(CREATE_ITEM, {"input": {"name": "盐", "pointsPrice": 5, "stock": 5}}, admin))
+    await api.data(REDEEM, {"item": item["createRewardItem"]["item"]["id"], "q": 1, "key": "r1"}, resident)
+    listing = "{ redemptions(status: RESERVED) { edges { node { pickupCode household { number } } } } }"
+    seen = await api.data(listing, token=api.token_for(clerk))
+    assert seen["redemptions"]["edges"][0]["node"]["household"]["number"] == v.households[-1].number
+    deeper = "{ redemptions { edges { node { household { points { balance } members { relation } } } } } }"
+    assert await api.error_code(deeper, token=api.token_for(clerk)) == "NOT_FOUND"
