@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import create_engine, create_sessionmaker
 from app.demo_affairs import seed_village_affairs
+from app.demo_requests import seed_village_requests
 from app.demo_rewards import seed_village_rewards
 from app.settings import get_settings
 from grid.appointments import appoint, user_for_resident
@@ -419,6 +420,7 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
         points = await seed_village_rewards(
             session, village, admin, clerk, created, featured, now, seed=SEED + index
         )
+        points.update(await seed_village_requests(session, village, created, admin, now, seed=SEED + index))
         points.update(await seed_village_affairs(
             session, village, [units[a,] for a in range(len(AREAS))],
             [u for key, u in units.items() if len(key) == 2], admin, now, seed=SEED + index,
@@ -456,6 +458,8 @@ def describe_logins() -> str:
         "",
         "Village affairs: notices (one revised, one pinned, one for 东片 only), effective reads,",
         "  group accounts published monthly (one correction) and questions on them.",
+        "Requests: residents' problems in every state of the loop (received, in progress,",
+        "  escalated to the village, resolved, rated, reopened) for chiefs and admins to follow.",
         "Points: every village has earning rules, a store catalog, a few months of awards,",
         f"  claims and redemptions. {resident} has a reserved redemption: see its pickup code with",
         "  `myRedemptions`, then confirm it as the store clerk with `confirmPickup(code)`.",
