@@ -74,6 +74,9 @@ async def appoint(
             .with_for_update()
         )
         if current is not None:
+            # A concurrent appointment that started after this request (but won the lock
+            # first) ends when it began: a term never ends before it starts.
+            now = max(now, current.valid_from)
             current.valid_to = now
             current.ended_by_id = appointed_by
             await session.flush()

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from grid import access
-from grid.appointments import held_at
 from identity import login, login_codes, tokens
-from models import Appointment as AppointmentRow
-from models import OrgUnit as OrgUnitRow
-from models import User as UserRow
 from resolvers.transaction import in_transaction
-from schema.grid import Appointment, Household, Resident, User
 from schema.identity import (
     AuthError,
     AuthErrorCode,
@@ -38,34 +31,8 @@ def errors(domain_errors) -> list[AuthError]:
 
 
 async def me(info: Info) -> Me | None:
-    ctx = info.context
-    viewer = await ctx.viewer()
-    if viewer is None:
-        return None
-    async with ctx.db() as session:
-        user = await session.get(UserRow, viewer.user_id)
-        resident = household = None
-        if viewer.resident_id is not None:
-            row, membership, path = await access.get_resident(session, viewer, viewer.resident_id)
-            resident = Resident.from_row(row, path, membership)
-        if viewer.household_id is not None:
-            household = Household.from_row(
-                *await access.get_household(session, viewer, viewer.household_id)
-            )
-        posts = (
-            await session.execute(
-                select(AppointmentRow, OrgUnitRow.path)
-                .join(OrgUnitRow, OrgUnitRow.id == AppointmentRow.unit_id)
-                .where(AppointmentRow.user_id == viewer.user_id, held_at(ctx.now()))
-                .order_by(AppointmentRow.id)
-            )
-        ).all()
-    return Me(
-        user=User.from_row(user, None),
-        resident=resident,
-        household=household,
-        appointments=[Appointment.from_row(a, path) for a, path in posts],
-    )
+    viewer = await info.context.viewer()
+    return None if viewer is None else Me(viewer=viewer)
 
 
 async def request_login_code(info: Info, input: RequestLoginCodeInput) -> RequestLoginCodePayload:

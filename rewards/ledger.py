@@ -150,3 +150,24 @@ async def spendable(session: AsyncSession, account_id: int, now: datetime) -> in
             or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
         )
     )
+
+
+async def household_summary(session: AsyncSession, household_id: int, now: datetime):
+    """(account_id, lifetime_earned, spendable) of a household in one statement; None
+    before its first points."""
+    live = (
+        select(func.coalesce(func.sum(PointsLot.remaining), 0))
+        .where(
+            PointsLot.account_id == PointsAccount.id,
+            PointsLot.remaining > 0,
+            or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
+        )
+        .scalar_subquery()
+    )
+    return (
+        await session.execute(
+            select(PointsAccount.id.label("account_id"), PointsAccount.lifetime_earned,
+                   live.label("spendable"))
+            .where(PointsAccount.household_id == household_id)
+        )
+    ).one_or_none()

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
 
+from grid import access
+from grid.appointments import held_at
 from identity.errors import AuthErrorCode as DomainAuthErrorCode
 from identity.tokens import TokenPair
+from identity.viewer import Viewer
+from models import Appointment as AppointmentRow
+from models import OrgUnit as OrgUnitRow
+from models import User as UserRow
 from schema.grid import Appointment, Household, Resident, User
 
 AuthErrorCode = strawberry.enum(DomainAuthErrorCode, name="AuthErrorCode")
@@ -42,10 +50,43 @@ class AuthTokens:
 
 @strawberry.type
 class Me:
-    user: User
-    resident: Resident | None
-    household: Household | None
-    appointments: list[Appointment] = strawberry.field(description="The roles held now.")
+    """The viewer. Each part is loaded only when asked for (the home screen asks for the
+    household alone)."""
+
+    viewer: strawberry.Private[Viewer]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        async with info.context.db() as session:
+            return User.from_row(await session.get(UserRow, self.viewer.user_id), None)
+
+    @strawberry.field
+    async def resident(self, info: Info) -> Resident | None:
+        if self.viewer.resident_id is None:
+            return None
+        async with info.context.db() as session:
+            row, membership, path = await access.get_resident(session, self.viewer, self.viewer.resident_id)
+        return Resident.from_row(row, path, membership)
+
+    @strawberry.field
+    async def household(self, info: Info) -> Household | None:
+        if self.viewer.household_id is None:
+            return None
+        found = await info.context.loaders.household.load(self.viewer.household_id)
+        return Household.from_row(*found) if found else None
+
+    @strawberry.field(description="The roles held now.")
+    async def appointments(self, info: Info) -> list[Appointment]:
+        async with info.context.db() as session:
+            posts = (
+                await session.execute(
+                    select(AppointmentRow, OrgUnitRow.path)
+                    .join(OrgUnitRow, OrgUnitRow.id == AppointmentRow.unit_id)
+                    .where(AppointmentRow.user_id == self.viewer.user_id, held_at(info.context.now()))
+                    .order_by(AppointmentRow.id)
+                )
+            ).all()
+        return [Appointment.from_row(a, path) for a, path in posts]
 
 
 @strawberry.input

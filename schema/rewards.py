@@ -18,7 +18,6 @@ from models import Redemption as RedemptionRow
 from models import RewardItem as ItemRow
 from app.pagination import Page, page_size
 from rewards import ledger, queries
-from rewards.accounts import household_account
 from rewards.errors import RewardsErrorCode as DomainRewardsErrorCode
 from schema.relay import connection
 
@@ -135,21 +134,19 @@ class HouseholdPoints:
 
     account_id: Private[int | None]
     lifetime: Private[int]
+    spendable: Private[int]
 
     @classmethod
     async def of_household(cls, info: Info, household_id: int) -> HouseholdPoints:
         async with info.context.db() as session:
-            account = await household_account(session, household_id)
-        if account is None:  # no points yet
-            return cls(account_id=None, lifetime=0)
-        return cls(account_id=account.id, lifetime=account.lifetime_earned)
+            found = await ledger.household_summary(session, household_id, info.context.now())
+        if found is None:  # no points yet
+            return cls(account_id=None, lifetime=0, spendable=0)
+        return cls(account_id=found.account_id, lifetime=found.lifetime_earned, spendable=found.spendable)
 
     @strawberry.field(description="Points that can be spent now (expired points never count).")
-    async def balance(self, info: Info) -> int:
-        if self.account_id is None:
-            return 0
-        async with info.context.db() as session:
-            return int(await ledger.spendable(session, self.account_id, info.context.now()))
+    def balance(self) -> int:
+        return self.spendable
 
     @strawberry.field(description="Every point ever earned, whatever was spent since.")
     def lifetime_earned(self) -> int:

@@ -48,3 +48,44 @@ async def test_household_list_costs_the_same_for_2_and_40_households(api, sessio
     )
     assert n_small == n_large
     assert n_large <= 10
+
+
+HOME = """query Home { me { household { id points { balance entries(first: 20) { edges { node { id points reason createdAt } } } } } }
+  unreadNoticeCount notices(first: 5) { edges { node { id title publishedAt read } } } }"""
+CATALOG = "query Catalog { catalog(first: 20) { edges { node { id name pointsPrice stockAvailable } } } }"
+OVERVIEW = "query Overview { pointsOverview { issued redeemed expired outstanding budgetLeft } }"
+
+
+async def _village_with_activity(session, settings, name: str, size: int):
+    """A village whose resident household has `size` ledger entries, notices and items."""
+    from datetime import UTC, datetime
+
+    from affairs import notices
+    from rewards import awards, catalog
+
+    now = datetime.now(UTC)
+    v = await build_village(session, settings, name)
+    household = v.households[-1]
+    for i in range(size):
+        await awards.adjust_points(session, village_id=v.village.id, household_id=household.id, points=5,
+                                   reason=f"补录{i}", actor_user_id=v.admin.id, now=now)
+        draft = notices.NoticeDraft(title=f"通知{i}", body="内容" * 10, category="other",
+                                    audience_unit_ids=[v.village.id])
+        await notices.publish_notice(session, await notices.create_notice(session, v.village, draft, v.admin.id, now), now)
+        await catalog.create_item(session, v.village.id, catalog.ItemTerms(name=f"商品{i}", points_price=5), 10,
+                                  v.admin.id, now)
+    await session.flush()
+    return v
+
+
+async def test_hot_paths_cost_the_same_for_small_and_large_villages(api, session, settings, sql_count):
+    """The benchmarked operations (bench/): statements per request must not grow with data."""
+    small = await _village_with_activity(session, settings, "少量村", 2)
+    large = await _village_with_activity(session, settings, "大量村", 25)
+    for query, who in ((HOME, "resident_user"), (CATALOG, "resident_user"), (OVERVIEW, "admin")):
+        counts = [
+            await _statements(api, sql_count, query, None, api.token_for(getattr(v, who)))
+            for v in (small, large)
+        ]
+        assert counts[0] == counts[1], (query.split()[1], counts)
+    assert await _statements(api, sql_count, HOME, None, api.token_for(large.resident_user)) <= 11
