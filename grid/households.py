@@ -3,12 +3,13 @@ home or work away."""
 
 from __future__ import annotations
 
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.errors import GridError, GridErrorCode, invalid, not_found
 from grid.store import flush_unique
 from grid.units import leaf_level
-from models import Hamlet, Household, OrgUnit
+from models import Hamlet, Household, HouseholdLivingStatus, OrgUnit
 from models.grid import LIVING_STATUSES
 
 _DUPLICATE_NUMBER = GridError(GridErrorCode.DUPLICATE, "本村已有该户号", field="number")
@@ -60,6 +61,10 @@ async def create_household(
     )
     session.add(household)
     await flush_unique(session, _DUPLICATE_NUMBER)
+    session.add(HouseholdLivingStatus(
+        village_id=household.village_id, household_id=household.id, living_status=living_status
+    ))
+    await session.flush()
     return household
 
 
@@ -89,7 +94,33 @@ async def update_household(
         household.number = number
     if address is not None:
         household.address = address
-    if living_status is not None:
+    if living_status is not None and living_status != household.living_status:
+        await _record_living_status(session, household, living_status)
         household.living_status = living_status
     await flush_unique(session, _DUPLICATE_NUMBER)
     return household
+
+
+async def _record_living_status(session: AsyncSession, household: Household, status: str) -> None:
+    """End the current period and start another (the household row keeps the current value
+    for quick reads; the periods are the history)."""
+    await session.execute(
+        update(HouseholdLivingStatus)
+        .where(HouseholdLivingStatus.household_id == household.id, HouseholdLivingStatus.valid_to.is_(None))
+        .values(valid_to=func.now())
+    )
+    session.add(HouseholdLivingStatus(
+        village_id=household.village_id, household_id=household.id, living_status=status
+    ))
+    await session.flush()
+
+
+async def living_status_at(session: AsyncSession, household_id: int, at) -> str | None:
+    """What the household was at `at` (at home or working away)."""
+    return await session.scalar(
+        select(HouseholdLivingStatus.living_status).where(
+            HouseholdLivingStatus.household_id == household_id,
+            HouseholdLivingStatus.valid_from <= at,
+            (HouseholdLivingStatus.valid_to.is_(None)) | (HouseholdLivingStatus.valid_to > at),
+        )
+    )

@@ -12,7 +12,15 @@ from models.affairs import (
     Question,
 )
 from models.base import Base
-from models.grid import Hamlet, Household, HouseholdMembership, OrgUnit, Resident, VillageLevel
+from models.grid import (
+    Hamlet,
+    Household,
+    HouseholdLivingStatus,
+    HouseholdMembership,
+    OrgUnit,
+    Resident,
+    VillageLevel,
+)
 from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
 from models.requests import RequestDeadline, RequestUpdate, ResidentRequest
 from models.rewards import (
@@ -49,6 +57,7 @@ __all__ = [
     "EarningRuleVersion",
     "Hamlet",
     "Household",
+    "HouseholdLivingStatus",
     "HouseholdMembership",
     "IdempotencyRecord",
     "LoginCode",

@@ -176,3 +176,26 @@ class HouseholdMembership(Base):
     valid_from: Mapped[datetime] = mapped_column(server_default=text("now()"))
     valid_to: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class HouseholdLivingStatus(Base):
+    """Whether a household lived at home or worked away, over time: monthly visit coverage
+    asks what was true in that month, not what is true now. Only the end may be set."""
+
+    __tablename__ = "household_living_statuses"
+    __table_args__ = (
+        CheckConstraint(_in("living_status", LIVING_STATUSES), name="living_status"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_period"),
+        Index(
+            "uq_household_living_statuses_open", "household_id",
+            unique=True, postgresql_where=text("valid_to IS NULL"),
+        ),
+        Index("ix_household_living_statuses_household", "household_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    living_status: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    valid_to: Mapped[datetime | None]

@@ -347,3 +347,26 @@ async def test_odd_input_is_a_client_error_never_an_internal_one(api, session, s
             {"id": gid("OrgUnit", v.village.id), "at": at}, token,
         )
         assert body["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}, body
+
+
+async def test_living_status_changes_keep_their_history(api, session, settings):
+    from grid.households import living_status_at
+    from models import HouseholdLivingStatus
+
+    v = await build_village(session, settings, "居村")
+    household = v.households[0]
+    changed = await api.data(
+        """mutation($i: UpdateHouseholdInput!) { updateHousehold(input: $i) { household { livingStatus } errors { code } } }""",
+        {"i": {"id": gid("Household", household.id), "livingStatus": "WORKING_AWAY"}}, api.token_for(v.admin),
+    )
+    assert changed["updateHousehold"]["household"]["livingStatus"] == "WORKING_AWAY"
+    periods = (await session.scalars(
+        select(HouseholdLivingStatus).where(HouseholdLivingStatus.household_id == household.id)
+        .order_by(HouseholdLivingStatus.id))).all()
+    assert [(p.living_status, p.valid_to is None) for p in periods] == [("at_home", False), ("working_away", True)]
+    now = await session.scalar(text("SELECT now()"))
+    assert await living_status_at(session, household.id, now) == "working_away"
+    with pytest.raises(DBAPIError, match="only the end|history"):
+        async with session.begin_nested():
+            await session.execute(text("UPDATE household_living_statuses SET living_status = 'at_home' WHERE id = :id"),
+                                  {"id": periods[1].id})
