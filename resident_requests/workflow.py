@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from identity.viewer import GRID_ROLES, Viewer
+from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import Household, OrgUnit, RequestDeadline, RequestUpdate, ResidentRequest
 from models.requests import REQUEST_CATEGORIES
 from resident_requests.errors import RequestError, RequestErrorCode, invalid, not_found
@@ -110,9 +110,22 @@ async def submit(
     return request
 
 
+# Who handles requests: admins, chiefs and grid workers (party members and information
+# officers see them, and raise them for households, but do not take them on).
+HANDLER_ROLES = ADMIN_ROLES | {"chief", "grid_worker"}
+
+
 def may_handle(viewer: Viewer, request: ResidentRequest) -> bool:
-    """Workers over the level it is at now, and its owner (who stays responsible)."""
-    return viewer.may(GRID_ROLES, request.unit_path) or request.owner_id == viewer.user_id
+    """Handlers over the level it is at now, and its owner while they still serve where
+    it came from (the owner stays responsible; a former chief does not)."""
+    return viewer.may(HANDLER_ROLES, request.unit_path) or (
+        request.owner_id == viewer.user_id and viewer.may(HANDLER_ROLES, request.origin_path)
+    )
+
+
+def sees_everything(viewer: Viewer, request: ResidentRequest) -> bool:
+    """Workers of the request see its internal notes too; the household sees the rest."""
+    return viewer.may(GRID_ROLES, request.origin_path) or may_handle(viewer, request)
 
 
 def may_see(viewer: Viewer, request: ResidentRequest) -> bool:
@@ -132,6 +145,13 @@ async def act(
     transition = TRANSITIONS.get(action)
     if transition is None:
         raise invalid("操作不正确", "action")
+    # Decide on the row as it is now, and hold it: owner, level and permission are read
+    # from it, so a concurrent move must finish first.
+    request = await session.scalar(
+        select(ResidentRequest).where(ResidentRequest.id == request.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    from_status = request.status
     note = _text(note, "note", 2000, action in {"escalate", "resolve", "mark_duplicate"})
     values: dict = {"updated_at": now}
     if transition.target is not None:
@@ -146,13 +166,15 @@ async def act(
         village = await session.get(OrgUnit, request.village_id)
         target = village if level == "village" else await session.get(OrgUnit, village.parent_id)
         hours = await deadline_hours(session, request.village_id, request.category, level)
-        values.update(level=level, unit_id=target.id, unit_path=target.path,
-                      due_at=now + timedelta(hours=hours), handler_id=None)
+        # the next level gets its own time, but escalating never makes a late request on time
+        due = request.due_at if request.due_at <= now else max(request.due_at, now + timedelta(hours=hours))
+        values.update(level=level, unit_id=target.id, unit_path=target.path, due_at=due, handler_id=None)
     elif action == "resolve":
         values["resolved_at"] = now
     elif action == "mark_duplicate":
         original = await session.get(ResidentRequest, duplicate_of or 0)
-        if original is None or original.village_id != request.village_id or original.id == request.id:
+        if (original is None or original.village_id != request.village_id or original.id == request.id
+                or (actor is not None and not may_see(actor, original))):
             raise not_found("duplicateOfId")
         values["duplicate_of_id"] = original.id
     elif action in ("rate_closed", "auto_close"):
@@ -169,7 +191,6 @@ async def act(
         await session.refresh(request)
         label = STATUS_LABELS.get(request.status, request.status)
         raise RequestError(RequestErrorCode.INVALID_TRANSITION, f"诉求当前为“{label}”，不能执行此操作", field="action")
-    from_status = request.status
     await session.refresh(request)
     session.add(RequestUpdate(
         request_id=request.id, village_id=request.village_id, action=action, from_status=from_status,

@@ -28,8 +28,10 @@ from schema.requests import (
     RequestFigure,
     RequestFigures,
     RequestPayload,
+    RequestDeadlinePayload,
     RequestStatus,
     ResidentRequest,
+    SetRequestDeadlineInput,
     SubmitRequestInput,
 )
 from schema.requests import RequestError as RequestErrorType
@@ -130,7 +132,7 @@ async def requests_query(
     info: Info, unit_id: relay.GlobalID, status: RequestStatus | None = None,
     category: RequestCategory | None = None, overdue_only: bool = False,
     since: datetime | None = None, until: datetime | None = None, figure: RequestFigure | None = None,
-    first: int | None = None, after: str | None = None,
+    owned_by_me: bool = False, first: int | None = None, after: str | None = None,
 ) -> relay.Connection[ResidentRequest]:
     """Workers: the requests from a unit's subtree or escalated to it, newest first.
     With `since`/`until`/`figure`, the requests behind a number of `requestFigures`."""
@@ -149,6 +151,8 @@ async def requests_query(
             stmt = stmt.where(RequestRow.status == status.value)
         if category is not None:
             stmt = stmt.where(RequestRow.category == category.value)
+        if owned_by_me:  # the owner's own list, e.g. with overdueOnly
+            stmt = stmt.where(RequestRow.owner_id == viewer.user_id)
         if overdue_only:
             stmt = stmt.where(RequestRow.status.in_(workflow.OPEN), RequestRow.due_at < ctx.now())
         if since is not None:
@@ -179,3 +183,18 @@ async def request_figures(
         *(RequestFigures(category=RequestCategory(c), **counts) for c, counts in per_category),
         RequestFigures(category=None, **total),
     ]
+
+
+async def set_request_deadline(info: Info, input: SetRequestDeadlineInput) -> RequestDeadlinePayload:
+    """A village's own time limit for a category at a level (defaults otherwise)."""
+    from resolvers.rewards import village_of
+
+    viewer = await info.context.require_viewer()
+
+    async def action(session: AsyncSession):
+        village = await village_of(session, viewer, input.village_id)
+        await workflow.set_deadline(session, village.id, input.category.value, input.level.value, input.hours)
+        return input.hours
+
+    hours, errs = await in_transaction(info, action)
+    return RequestDeadlinePayload(hours=hours, errors=errors(errs))

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from models import RequestUpdate as UpdateRow
 from models import ResidentRequest as RequestRow
 from resident_requests.errors import RequestErrorCode as DomainRequestErrorCode
+from resident_requests.workflow import sees_everything
 
 if TYPE_CHECKING:
     from schema.grid import Household, OrgUnit
@@ -94,6 +95,13 @@ class RequestUpdate:
     note: str | None
     visible_to_resident: bool
     created_at: datetime
+    actor_id: Private[int | None]
+
+    @strawberry.field(description="Who took the step; null for the system (auto-close).")
+    async def actor_name(self, info: Info) -> str | None:
+        if self.actor_id is None:
+            return None
+        return (await info.context.loaders.user.load(self.actor_id)).display_name
 
 
 @strawberry.type
@@ -150,13 +158,12 @@ class ResidentRequest(relay.Node):
     @strawberry.field(description="Every step; a resident sees those marked visible to them.")
     async def updates(self, info: Info) -> list[RequestUpdate]:
         rows: list[UpdateRow] = await info.context.loaders.request_updates.load(self.id)
-        viewer = info.context.loaded_viewer
-        staff = viewer.household_id != self.row.household_id or viewer.is_staff
+        staff = sees_everything(info.context.loaded_viewer, self.row)
         return [
             RequestUpdate(
                 action=u.action, from_status=RequestStatus(u.from_status) if u.from_status else None,
                 to_status=RequestStatus(u.to_status), note=u.note,
-                visible_to_resident=u.visible_to_resident, created_at=u.created_at,
+                visible_to_resident=u.visible_to_resident, created_at=u.created_at, actor_id=u.actor_id,
             )
             for u in rows
             if staff or u.visible_to_resident
@@ -207,6 +214,20 @@ class RateRequestInput:
     request_id: relay.GlobalID
     rating: RequestRating
     note: str | None = None
+
+
+@strawberry.input
+class SetRequestDeadlineInput:
+    village_id: relay.GlobalID | None = None
+    category: RequestCategory
+    level: RequestLevel
+    hours: int
+
+
+@strawberry.type
+class RequestDeadlinePayload:
+    hours: int | None
+    errors: list[RequestError]
 
 
 @strawberry.type

@@ -147,6 +147,7 @@ class Mutation:
         resolver=resident_requests.act_on_request,
         description="Accept, start, escalate, resolve, mark duplicate or add a note.",
     )
+    set_request_deadline = strawberry.mutation(resolver=resident_requests.set_request_deadline)
     rate_request = strawberry.mutation(
         resolver=resident_requests.rate_request, description="The household's verdict; not satisfied reopens it."
     )

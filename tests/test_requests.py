@@ -33,7 +33,7 @@ async def _submit(session, v, household=0, category="infrastructure", at=T0):
 async def _viewer(session, user):
     from identity.viewer import load_viewer
 
-    return await load_viewer(session, user.id, T0)
+    return await load_viewer(session, user.id, datetime.now(UTC))  # their roles as held today
 
 
 async def test_every_allowed_transition_and_a_sample_of_refused_ones(session, settings):
@@ -231,8 +231,43 @@ async def test_every_request_mutation_on_another_village_is_not_found(api, sessi
         "actOnRequest": (ACT, {"requestId": request, "action": "ACCEPT"}),
         "rateRequest": ("""mutation($i: RateRequestInput!) { rateRequest(input: $i) { errors { code } } }""",
                         {"requestId": request, "rating": "SATISFIED"}),
+        "setRequestDeadline": ("""mutation($i: SetRequestDeadlineInput!) { setRequestDeadline(input: $i) { errors { code } } }""",
+                               {"villageId": gid("OrgUnit", v.village.id), "category": "DISPUTE",
+                                "level": "UNIT", "hours": 5}),
     }
     assert mutations_of("resolvers.requests") == set(calls)
     for name, (query, variables) in calls.items():
         data = await api.data(query, {"i": variables}, api.token_for(other.admin))
         assert data[name]["errors"][0]["code"] == "NOT_FOUND", name
+
+
+
+async def test_updates_record_where_they_came_from_and_hide_internal_notes(api, session, settings):
+    from grid.appointments import end_appointment
+    from models import Appointment
+    from sqlalchemy import select as sa_select
+
+    v = await build_village(session, settings, "记村")
+    request = await _submit(session, v, household=2)  # the second neighbourhood
+    request_id = gid("ResidentRequest", request.id)
+    other_chief = await appointments.user_for_resident(session, v.residents[6])  # lives next door
+    await appointments.appoint(session, v.neighbourhoods[1], other_chief, "chief", appointed_by=None, now=T0)
+    token = api.token_for(other_chief)
+    await api.data(ACT, {"i": {"requestId": request_id, "action": "ACCEPT"}}, token)
+    await api.data(ACT, {"i": {"requestId": request_id, "action": "NOTE", "note": "内部", "visibleToResident": False}},
+                   api.token_for(v.admin))
+    steps = await api.data("query($id: ID!) { node(id: $id) { ... on ResidentRequest { updates { action fromStatus toStatus actorName } } } }",
+                           {"id": request_id}, token)
+    assert [(u["action"], u["fromStatus"], u["toStatus"]) for u in steps["node"]["updates"]] == [
+        ("submit", None, "RECEIVED"), ("accept", "RECEIVED", "ACCEPTED"), ("note", "ACCEPTED", "ACCEPTED")]
+    assert steps["node"]["updates"][1]["actorName"] == other_chief.display_name
+    # a household member who is a store clerk elsewhere still sees only what is meant for them
+    member = await appointments.user_for_resident(session, v.residents[5])
+    await appointments.appoint(session, v.village, member, "store_clerk", appointed_by=None, now=T0)
+    own = await api.data("{ myRequests { edges { node { updates { note } } } } }", token=api.token_for(member))
+    assert "内部" not in [u["note"] for u in own["myRequests"]["edges"][0]["node"]["updates"]]
+    # once the chief's term ends, being the owner no longer opens the request
+    term = await session.scalar(sa_select(Appointment).where(Appointment.user_id == other_chief.id))
+    await end_appointment(session, term, ended_by=None, now=datetime.now(UTC))
+    assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": request_id},
+                                api.token_for(other_chief)) == "NOT_FOUND"
