@@ -23,6 +23,7 @@ from models import Notice as NoticeRow
 from models import Question as QuestionRow
 from models import Resident
 from resolvers.ids import db_id
+from resolvers.payload_errors import converter
 from resolvers.rewards import village_of
 from resolvers.transaction import in_transaction
 from schema.affairs import (
@@ -64,17 +65,7 @@ from schema.affairs_inputs import (
 from schema.grid import Household, OrgUnit
 from schema.relay import connection
 
-_CODES = {c.value for c in AffairsErrorCode}
-
-
-def errors(domain_errors) -> list[AffairsErrorType]:
-    return [
-        AffairsErrorType(
-            code=AffairsErrorCodeEnum(e.code.value if e.code.value in _CODES else "INVALID_INPUT"),
-            field=e.field, message=e.message,
-        )
-        for e in domain_errors
-    ]
+errors = converter(AffairsErrorType, AffairsErrorCodeEnum)
 
 
 def reader_of(viewer: Viewer) -> reading.Reader:

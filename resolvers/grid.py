@@ -39,21 +39,12 @@ from schema.grid_inputs import (
     UpdateResidentInput,
 )
 from resolvers.ids import db_id
+from resolvers.payload_errors import converter
 from schema.relay import connection
 from resolvers.transaction import in_transaction
 
 
-_CODES = {c.value for c in GridErrorCode}
-
-
-def errors(domain_errors) -> list[GridErrorType]:
-    return [
-        GridErrorType(
-            code=GridErrorCodeEnum(e.code.value if e.code.value in _CODES else "INVALID_INPUT"),
-            field=e.field, message=e.message,
-        )
-        for e in domain_errors
-    ]
+errors = converter(GridErrorType, GridErrorCodeEnum)
 
 
 # ---- queries -------------------------------------------------------------------------

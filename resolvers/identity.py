@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from identity import login, login_codes, tokens
+from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
 from schema.identity import (
     AuthError,
@@ -23,11 +24,7 @@ from schema.identity import (
 )
 
 
-def errors(domain_errors) -> list[AuthError]:
-    return [
-        AuthError(code=AuthErrorCode(e.code.value), field=e.field, message=e.message)
-        for e in domain_errors
-    ]
+errors = converter(AuthError, AuthErrorCode)
 
 
 async def me(info: Info) -> Me | None:

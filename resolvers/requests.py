@@ -19,6 +19,7 @@ from resident_requests import figures as figures_domain
 from resident_requests import workflow
 from resident_requests.errors import RequestError, RequestErrorCode, not_found
 from resolvers.ids import db_id
+from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
 from schema.relay import connection
 from schema.requests import (
@@ -37,17 +38,7 @@ from schema.requests import (
 from schema.requests import RequestError as RequestErrorType
 from schema.requests import RequestErrorCode as RequestErrorCodeEnum
 
-_CODES = {c.value for c in RequestErrorCode}
-
-
-def errors(domain_errors) -> list[RequestErrorType]:
-    return [
-        RequestErrorType(
-            code=RequestErrorCodeEnum(e.code.value if e.code.value in _CODES else "INVALID_INPUT"),
-            field=e.field, message=e.message,
-        )
-        for e in domain_errors
-    ]
+errors = converter(RequestErrorType, RequestErrorCodeEnum)
 
 
 async def _visible_request(session: AsyncSession, viewer, global_id) -> RequestRow:

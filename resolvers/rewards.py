@@ -32,6 +32,7 @@ from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 from rewards.periods import period_bounds
 from resolvers.transaction import in_transaction
 from resolvers.ids import db_id
+from resolvers.payload_errors import converter
 from schema.relay import connection, node_id
 from schema.rewards import (
     ClaimStatus,
@@ -82,17 +83,9 @@ REMEMBERED = {
     RewardsErrorCode.LIMIT_REACHED, RewardsErrorCode.ITEM_INACTIVE,
     RewardsErrorCode.BUDGET_EXHAUSTED,
 }
-_CODES = {c.value for c in RewardsErrorCode}
 
 
-def errors(domain_errors) -> list[RewardsErrorType]:
-    return [
-        RewardsErrorType(
-            code=RewardsErrorCodeEnum(e.code.value if e.code.value in _CODES else "INVALID_INPUT"),
-            field=e.field, message=e.message,
-        )
-        for e in domain_errors
-    ]
+errors = converter(RewardsErrorType, RewardsErrorCodeEnum)
 
 
 async def village_of(

@@ -232,7 +232,7 @@ async def test_verification_names_a_statement_altered_behind_the_applications_ba
 
 async def test_cadence_lists_what_is_overdue(session, settings):
     v = await build_village(session, settings, "期公村")
-    quiet = await build_village(session, settings, "静村", town=v.town)
+    await build_village(session, settings, "静村", town=v.town)
     now = datetime(2026, 11, 20, tzinfo=UTC)
     draft = notices.NoticeDraft(title="三季度村务", body="三季度村务公开内容", category="village_affairs",
                                 audience_unit_ids=[v.village.id])

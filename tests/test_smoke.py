@@ -1,4 +1,4 @@
-from tests.support import build_village, gid
+from tests.support import build_village
 
 
 async def test_me_and_tree(api, session, settings):
