@@ -22,6 +22,7 @@ from models.grid import (
     VillageLevel,
 )
 from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
+from models.jobs import Employer, JobApplication, JobPosting, LabourProfile, ReturnReport
 from models.requests import RequestDeadline, RequestUpdate, ResidentRequest
 from models.rewards import (
     EarningRule,
@@ -52,6 +53,7 @@ __all__ = [
     "Question",
     "Appointment",
     "AuthFailure",
+    "Employer",
     "Base",
     "EarningRule",
     "EarningRuleVersion",
@@ -60,6 +62,9 @@ __all__ = [
     "HouseholdLivingStatus",
     "HouseholdMembership",
     "IdempotencyRecord",
+    "JobApplication",
+    "JobPosting",
+    "LabourProfile",
     "LoginCode",
     "OrgUnit",
     "PointsAccount",
@@ -75,6 +80,7 @@ __all__ = [
     "RequestDeadline",
     "RequestUpdate",
     "Resident",
+    "ReturnReport",
     "ResidentRequest",
     "RewardItem",
     "StockMovement",

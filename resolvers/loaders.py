@@ -16,9 +16,11 @@ from grid.appointments import held_at
 from models import (
     Appointment,
     EarningRuleVersion,
+    Employer,
     Hamlet,
     Household,
     HouseholdMembership,
+    JobPosting,
     NoticeAudience,
     NoticeReceipt,
     NoticeRevision,
@@ -57,6 +59,8 @@ class Loaders:
         self.notice_questions = DataLoader(self._notice_questions)
         self.statement_questions = DataLoader(self._statement_questions)
         self.request_updates = DataLoader(self._request_updates)
+        self.employer = DataLoader(self._employers)
+        self.job_posting = DataLoader(self._job_postings)
 
     async def _rows(self, stmt) -> list[Any]:
         async with self._context.db() as session:
@@ -141,6 +145,12 @@ class Loaders:
 
     async def _statement_questions(self, statement_ids: Sequence[int]) -> list[list[tuple]]:
         return await self._questions(Question.statement_id, statement_ids)
+
+    async def _employers(self, ids: Sequence[int]) -> list[Employer | None]:
+        return await self._by_id(Employer, ids)
+
+    async def _job_postings(self, ids: Sequence[int]) -> list[JobPosting | None]:
+        return await self._by_id(JobPosting, ids)
 
     async def _request_updates(self, request_ids: Sequence[int]) -> list[list[RequestUpdate]]:
         rows = await self._rows(

@@ -18,7 +18,9 @@ from models import OrgUnit as OrgUnitRow
 from models import User as UserRow
 from affairs import notices
 from affairs.visibility import may_see_accounts
+from models import JobPosting as JobPostingRow
 from models import ResidentRequest as ResidentRequestRow
+from schema.jobs import JobPosting
 from resident_requests import workflow
 from schema.requests import ResidentRequest
 from models import AccountEntry as AccountEntryRow
@@ -187,7 +189,17 @@ async def _request(session: AsyncSession, viewer: Viewer, id: int):
     return ResidentRequest.from_row(row)
 
 
+async def _job_posting(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(JobPostingRow, id)
+    serves = row is not None and viewer.household_unit_path is not None and (
+        viewer.household_unit_path.startswith(row.scope_path) and row.status != "draft")
+    if row is None or not (serves or viewer.may(ADMIN_ROLES, row.scope_path)):
+        raise not_found()
+    return JobPosting.from_row(row)
+
+
 LOADERS = {
+    "JobPosting": _job_posting,
     "ResidentRequest": _request,
     "Notice": _notice,
     "AccountStatement": _statement,

@@ -10,18 +10,20 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings, get_settings
-from resolvers import affairs, grid, identity, node, rewards
+from resolvers import affairs, grid, identity, jobs, node, rewards
 from resolvers import requests as resident_requests
 from schema.extensions import build_extensions
 from schema.scalars import DateTime
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.affairs import AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question
 from schema.identity import Me
+from schema.jobs import Employer, JobApplication, JobPosting, ReturnReport
 from schema.requests import ResidentRequest
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
 REWARD_TYPES = [EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem]
 REQUEST_TYPES = [ResidentRequest]
+JOB_TYPES = [Employer, JobApplication, JobPosting, ReturnReport]
 AFFAIRS_TYPES = [AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question]
 
 
@@ -74,6 +76,12 @@ class Query:
     )
     verify_statements = strawberry.field(resolver=affairs.verify_statements)
     disclosure_cadence = strawberry.field(resolver=affairs.disclosure_cadence)
+    job_postings = strawberry.field(resolver=jobs.job_postings)
+    job_seekers = strawberry.field(resolver=jobs.seekers)
+    job_applications = strawberry.field(resolver=jobs.job_applications)
+    my_labour_profile = strawberry.field(resolver=jobs.my_labour_profile)
+    return_reports = strawberry.field(resolver=jobs.return_reports)
+    employment_figures = strawberry.field(resolver=jobs.employment_figures)
     my_requests = strawberry.field(resolver=resident_requests.my_requests)
     requests = strawberry.field(resolver=resident_requests.requests_query)
     request_figures = strawberry.field(resolver=resident_requests.request_figures)
@@ -140,6 +148,19 @@ class Mutation:
     ask_question = strawberry.mutation(resolver=affairs.ask_question)
     answer_question = strawberry.mutation(resolver=affairs.answer_question)
 
+    create_employer = strawberry.mutation(resolver=jobs.create_employer)
+    create_job_posting = strawberry.mutation(resolver=jobs.create_job_posting)
+    set_job_posting_status = strawberry.mutation(resolver=jobs.set_job_posting_status)
+    save_labour_profile = strawberry.mutation(resolver=jobs.save_labour_profile)
+    apply_for_job = strawberry.mutation(resolver=jobs.apply_for_job)
+    move_job_application = strawberry.mutation(
+        resolver=jobs.move_job_application, description="Contacted, hired or declined."
+    )
+    report_return = strawberry.mutation(
+        resolver=jobs.report_return,
+        description="返乡报备: once per return; marks the household at home and awards points.",
+    )
+
     submit_request = strawberry.mutation(
         resolver=resident_requests.submit_request, description="民情诉求: a resident, or a worker for a household."
     )
@@ -187,7 +208,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES, *REQUEST_TYPES],
+        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES, *REQUEST_TYPES, *JOB_TYPES],
         extensions=build_extensions(settings),
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
     )

@@ -42,6 +42,9 @@ def settings(database_url: str) -> Settings:
         wechat_app_id="wx-test-app",
         wechat_app_secret="wx-test-secret",
         wechat_api_base="http://127.0.0.1:9",  # replaced by the fake server's address
+        # Races serialise on row locks; on a loaded machine the losers may wait longer than
+        # production's 3 s before their turn, and a test counts every turn.
+        db_lock_timeout_ms=20000,
     )
 
 

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = {"affairs", "grid", "identity", "resident_requests", "rewards"}
+DOMAIN = {"affairs", "grid", "identity", "jobs", "resident_requests", "rewards"}
 WEB = {"strawberry", "starlette", "uvicorn", "graphql", "schema", "resolvers"}
 
 # package → top-level modules it must never import
@@ -14,7 +14,8 @@ FORBIDDEN = {
     "models": WEB | DOMAIN | {"app"},
     "grid": WEB,
     "identity": WEB,
-    "rewards": WEB | {"affairs", "resident_requests"},
+    "rewards": WEB | {"affairs", "jobs", "resident_requests"},
+    "jobs": WEB,
     "affairs": WEB,
     "resident_requests": WEB,
     "schema": {"app.asgi", "app.cli"},

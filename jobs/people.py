@@ -1,0 +1,156 @@
+"""Labour profiles, applications and return-home reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grid.households import update_household
+from jobs.errors import JobsError, JobsErrorCode, invalid, tags, text
+from models import Household, JobApplication, JobPosting, LabourProfile, ReturnReport
+from models.jobs import LABOUR_STATUSES, RETURN_PLANS
+from rewards.awards import award_for_event
+
+RETURN_EVENT = "return_report"
+
+# application status → the statuses it may come from
+APPLICATION_MOVES = {
+    "contacted": {"submitted"},
+    "hired": {"submitted", "contacted"},
+    "declined": {"submitted", "contacted"},
+}
+
+
+@dataclass
+class ProfileTerms:
+    status: str
+    away_place: str | None = None
+    trade: str | None = None
+    skills: list[str] = field(default_factory=list)
+    wanted_categories: list[str] = field(default_factory=list)
+    available_from: date | None = None
+
+
+async def save_profile(
+    session: AsyncSession, resident_id: int, village_id: int, terms: ProfileTerms, now: datetime
+) -> LabourProfile:
+    if terms.status not in LABOUR_STATUSES:
+        raise invalid("就业状态不正确", "status")
+    values = dict(
+        village_id=village_id, status=terms.status, away_place=text(terms.away_place, "awayPlace", 100, False),
+        trade=text(terms.trade, "trade", 50, False), skills=tags(terms.skills, "skills"),
+        wanted_categories=tags(terms.wanted_categories, "wantedCategories"),
+        available_from=terms.available_from, updated_at=now,
+    )
+    await session.execute(
+        insert(LabourProfile).values(resident_id=resident_id, **values)
+        .on_conflict_do_update(index_elements=["resident_id"], set_=values)
+    )
+    return await session.get(LabourProfile, resident_id, populate_existing=True)
+
+
+async def apply(
+    session: AsyncSession, posting: JobPosting, resident_id: int, village_id: int, note: str | None,
+    now: datetime,
+) -> JobApplication:
+    if posting.status != "open":
+        raise JobsError(JobsErrorCode.POSTING_NOT_OPEN, "该岗位已停止招聘", field="postingId")
+    created = await session.execute(
+        insert(JobApplication)
+        .values(posting_id=posting.id, resident_id=resident_id, village_id=village_id,
+                note=text(note, "note", 500, False), created_at=now, updated_at=now)
+        .on_conflict_do_nothing()
+        .returning(JobApplication.id)
+    )
+    application_id = created.scalar_one_or_none()
+    if application_id is None:
+        raise JobsError(JobsErrorCode.ALREADY_APPLIED, "已经报名过该岗位", field="postingId")
+    return await session.get(JobApplication, application_id)
+
+
+async def move_application(
+    session: AsyncSession, application: JobApplication, status: str, actor_id: int, now: datetime,
+) -> JobApplication:
+    """Contacted, hired or declined. Hiring makes the resident work locally and fills the
+    posting when its headcount is reached."""
+    sources = APPLICATION_MOVES.get(status)
+    if sources is None:
+        raise invalid("状态不正确", "status")
+    posting = await session.scalar(
+        select(JobPosting).where(JobPosting.id == application.posting_id).with_for_update()
+    )
+    moved = await session.execute(
+        update(JobApplication)
+        .where(JobApplication.id == application.id, JobApplication.status.in_(sources))
+        .values(status=status, updated_at=now, decided_by_id=actor_id)
+        .returning(JobApplication.id)
+    )
+    if moved.first() is None:
+        raise JobsError(JobsErrorCode.INVALID_TRANSITION, "报名当前状态不能这样变更", field="status")
+    if status == "hired":
+        profile = await session.get(LabourProfile, application.resident_id)
+        await save_profile(
+            session, application.resident_id, application.village_id,
+            ProfileTerms(status="working_locally", trade=posting.category,
+                         skills=profile.skills if profile else [],
+                         wanted_categories=profile.wanted_categories if profile else []),
+            now,
+        )
+        hired = await session.scalar(
+            select(func.count()).where(JobApplication.posting_id == posting.id, JobApplication.status == "hired")
+        )
+        if hired >= posting.headcount and posting.status == "open":
+            posting.status = "filled"
+    await session.refresh(application)
+    return application
+
+
+async def report_return(
+    session: AsyncSession, *, resident_id: int, household: Household, user_id: int,
+    from_place: str, returned_on: date, plan: str, now: datetime,
+) -> tuple[ReturnReport, bool]:
+    """The report (and whether it is new): the household is at home, the profile says where
+    the resident stands, and the village's return rule awards points — once per return."""
+    if plan not in RETURN_PLANS:
+        raise invalid("返乡打算不正确", "plan")
+    if returned_on > now.date() or returned_on.year < 2000:
+        raise invalid("返乡日期不正确", "returnedOn")
+    from_place = text(from_place, "fromPlace", 100)
+    # The report first: of two taps at once, one inserts and the other finds it.
+    created = await session.execute(
+        insert(ReturnReport)
+        .values(village_id=household.village_id, resident_id=resident_id, household_id=household.id,
+                from_place=from_place, returned_on=returned_on, plan=plan, points_awarded=0, created_at=now)
+        .on_conflict_do_nothing(index_elements=["resident_id", "returned_on"])
+        .returning(ReturnReport.id)
+    )
+    report_id = created.scalar_one_or_none()
+    if report_id is None:
+        existing = await session.scalar(
+            select(ReturnReport).where(ReturnReport.resident_id == resident_id, ReturnReport.returned_on == returned_on)
+        )
+        return existing, False
+    outcomes = await award_for_event(
+        session, village_id=household.village_id, event_type=RETURN_EVENT, household_id=household.id,
+        resident_id=resident_id, source=f"return:{resident_id}:{returned_on.isoformat()}",
+        actor_user_id=user_id, now=now,
+    )
+    report = await session.get(ReturnReport, report_id)
+    report.points_awarded = sum(o.points for o in outcomes)
+    await session.flush()
+    await update_household(session, household, living_status="at_home")
+    status = {"look_for_work": "looking", "start_business": "working_locally"}.get(plan)
+    if status is not None:  # staying or a short visit leaves the profile as it is
+        profile = await session.get(LabourProfile, resident_id)
+        await save_profile(
+            session, resident_id, household.village_id,
+            ProfileTerms(status=status, skills=profile.skills if profile else [],
+                         wanted_categories=profile.wanted_categories if profile else [],
+                         available_from=returned_on),
+            now,
+        )
+    return report, True
