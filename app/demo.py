@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import create_engine, create_sessionmaker
 from app.demo_affairs import seed_village_affairs
+from app.demo_jobs import seed_town_jobs, seed_village_jobs
 from app.demo_requests import seed_village_requests
 from app.demo_rewards import seed_village_rewards
 from app.settings import get_settings
@@ -368,6 +369,7 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
     town_admin = await staff(*TOWN_ADMIN)
     await post(town, town_admin, "town_admin", None)
 
+    town_jobs = await seed_town_jobs(session, town, town_admin, now)
     for index, vp in enumerate(plan.villages):
         village = await create_village(session, town, vp.name, vp.code)
         counts["villages"] += 1
@@ -420,6 +422,9 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
         points = await seed_village_rewards(
             session, village, admin, clerk, created, featured, now, seed=SEED + index
         )
+        points.update(await seed_village_jobs(
+            session, village, created, admin, town_jobs, now, seed=SEED + index, village_index=index,
+        ))
         points.update(await seed_village_requests(session, village, created, admin, now, seed=SEED + index))
         points.update(await seed_village_affairs(
             session, village, [units[a,] for a in range(len(AREAS))],
@@ -458,6 +463,8 @@ def describe_logins() -> str:
         "",
         "Village affairs: notices (one revised, one pinned, one for 东片 only), effective reads,",
         "  group accounts published monthly (one correction) and questions on them.",
+        "Jobs: a cooperative or farm per village and a factory for the whole town, with open",
+        "  postings, labour profiles, applications and return-home reports.",
         "Requests: residents' problems in every state of the loop (received, in progress,",
         "  escalated to the village, resolved, rated, reopened) for chiefs and admins to follow.",
         "Points: every village has earning rules, a store catalog, a few months of awards,",
