@@ -35,6 +35,7 @@ TRANSITIONS: dict[str, Transition] = {
     "escalate": Transition(frozenset({"received", "accepted", "in_progress", "reopened"}), "escalated", "staff"),
     "resolve": Transition(frozenset({"accepted", "in_progress"}), "resolved", "staff"),
     "mark_duplicate": Transition(frozenset({"received", "accepted", "escalated", "reopened"}), "duplicate", "staff"),
+    "hand_over": Transition(frozenset({"accepted", "in_progress"}), None, "staff"),
     "note": Transition(OPEN | {"resolved"}, None, "staff"),
     "rate_closed": Transition(frozenset({"resolved"}), "closed", "resident"),
     "rate_reopened": Transition(frozenset({"resolved"}), "reopened", "resident"),
@@ -140,7 +141,7 @@ def may_see(viewer: Viewer, request: ResidentRequest) -> bool:
 async def act(
     session: AsyncSession, request: ResidentRequest, action: str, *, actor: Viewer | None,
     now: datetime, note: str | None = None, visible: bool = True, duplicate_of: int | None = None,
-    rating: str | None = None,
+    rating: str | None = None, handler: Viewer | None = None,
 ) -> ResidentRequest:
     transition = TRANSITIONS.get(action)
     if transition is None:
@@ -152,6 +153,10 @@ async def act(
         .execution_options(populate_existing=True)
     )
     from_status = request.status
+    if action == "escalate" and request.level not in NEXT_LEVEL:
+        raise RequestError(RequestErrorCode.CANNOT_ESCALATE, "已在镇级处理，不能再上报")
+    if from_status not in transition.sources:
+        raise _refused(request)
     note = _text(note, "note", 2000, action in {"escalate", "resolve", "mark_duplicate"})
     values: dict = {"updated_at": now}
     if transition.target is not None:
@@ -160,15 +165,17 @@ async def act(
         values["owner_id"] = request.owner_id or actor.user_id  # the first acceptor, to the end
         values["handler_id"] = actor.user_id
     elif action == "escalate":
-        level = NEXT_LEVEL.get(request.level)
-        if level is None:
-            raise RequestError(RequestErrorCode.CANNOT_ESCALATE, "已在镇级处理，不能再上报")
+        level = NEXT_LEVEL[request.level]
         village = await session.get(OrgUnit, request.village_id)
         target = village if level == "village" else await session.get(OrgUnit, village.parent_id)
         hours = await deadline_hours(session, request.village_id, request.category, level)
         # the next level gets its own time, but escalating never makes a late request on time
         due = request.due_at if request.due_at <= now else max(request.due_at, now + timedelta(hours=hours))
         values.update(level=level, unit_id=target.id, unit_path=target.path, due_at=due, handler_id=None)
+    elif action == "hand_over":  # the owner stays; someone else does the work
+        if handler is None or not handler.may(HANDLER_ROLES, request.unit_path):
+            raise not_found("handlerId")
+        values["handler_id"] = handler.user_id
     elif action == "resolve":
         values["resolved_at"] = now
     elif action == "mark_duplicate":
@@ -187,10 +194,9 @@ async def act(
         .values(**values)
         .returning(ResidentRequest.status)
     )
-    if moved.first() is None:
+    if moved.first() is None:  # cannot happen under the row lock; the guard stays anyway
         await session.refresh(request)
-        label = STATUS_LABELS.get(request.status, request.status)
-        raise RequestError(RequestErrorCode.INVALID_TRANSITION, f"诉求当前为“{label}”，不能执行此操作", field="action")
+        raise _refused(request)
     await session.refresh(request)
     session.add(RequestUpdate(
         request_id=request.id, village_id=request.village_id, action=action, from_status=from_status,
@@ -199,6 +205,11 @@ async def act(
     ))
     await session.flush()
     return request
+
+
+def _refused(request: ResidentRequest) -> RequestError:
+    label = STATUS_LABELS.get(request.status, request.status)
+    return RequestError(RequestErrorCode.INVALID_TRANSITION, f"诉求当前为“{label}”，不能执行此操作", field="action")
 
 
 async def rate(

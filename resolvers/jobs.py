@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.errors import BadInput, Forbidden
 from app.pagination import keyset_page
 from grid import access
-from identity.viewer import ADMIN_ROLES, Viewer
+from identity.viewer import ADMIN_ROLES, Viewer, subtree
 from jobs import figures as figures_domain
 from jobs import matching, people, postings
 from jobs.errors import JobsError, JobsErrorCode, not_found
@@ -36,6 +36,7 @@ from schema.jobs import (
     JobApplicationPayload,
     JobPosting,
     JobPostingPayload,
+    LabourStatus,
     LabourProfile,
     LabourProfilePayload,
     MoveJobApplicationInput,
@@ -306,3 +307,30 @@ async def employment_figures(info: Info, unit_id: relay.GlobalID, since: datetim
         if unit.kind not in ("village", "town") or not viewer.may(ADMIN_ROLES, unit.path):
             raise Forbidden("就业统计面向村、镇管理员")
         return EmploymentFigures(**await figures_domain.figures(session, unit, since, until))
+
+
+async def labour_profiles(
+    info: Info, unit_id: relay.GlobalID, status: LabourStatus | None = None, first: int | None = None,
+    after: str | None = None,
+) -> relay.Connection[Seeker]:
+    """Admins: the people behind `employmentFigures`, by status, for a village or a town."""
+    ctx = info.context
+    viewer = await ctx.require_viewer()
+    async with ctx.db() as session:
+        unit = await access.get_unit(session, viewer, db_id(unit_id, "OrgUnit", "unitId"), field="unitId")
+        if unit.kind not in ("village", "town") or not viewer.may(ADMIN_ROLES, unit.path):
+            raise Forbidden("就业统计面向村、镇管理员")
+        villages = select(OrgUnit.id).where(OrgUnit.kind == "village", subtree(OrgUnit.path, unit.path))
+        stmt = (
+            select(ProfileRow, Resident, ProfileRow.resident_id)
+            .join(Resident, Resident.id == ProfileRow.resident_id)
+            .where(ProfileRow.village_id.in_(villages))
+        )
+        if status is not None:
+            stmt = stmt.where(ProfileRow.status == status.value)
+        page = await keyset_page(session, stmt, [ProfileRow.resident_id], first, after)
+    return connection(
+        [Seeker(name=r.name, fit=0, profile=LabourProfile.from_row(p), raw_phone=r.phone, unit_path=unit.path)
+         for p, r, _ in page.rows],
+        page,
+    )

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.errors import BadInput, Forbidden
 from app.pagination import keyset_page
 from grid import access
-from identity.viewer import ADMIN_ROLES, GRID_ROLES, within
+from identity.viewer import ADMIN_ROLES, GRID_ROLES, load_viewer, within
 from models import Household, OrgUnit
 from models import ResidentRequest as RequestRow
 from resident_requests import figures as figures_domain
@@ -85,9 +85,12 @@ async def act_on_request(info: Info, input: ActOnRequestInput) -> RequestPayload
         duplicate_of = (
             db_id(input.duplicate_of_id, "ResidentRequest", "duplicateOfId") if input.duplicate_of_id else None
         )
+        handler = None
+        if input.handler_id is not None:
+            handler = await load_viewer(session, db_id(input.handler_id, "User", "handlerId"), ctx.now())
         return await workflow.act(
             session, row, input.action.value, actor=viewer, now=ctx.now(), note=input.note,
-            visible=input.visible_to_resident, duplicate_of=duplicate_of,
+            visible=input.visible_to_resident, duplicate_of=duplicate_of, handler=handler,
         )
 
     row, errs = await in_transaction(info, action)

@@ -60,6 +60,7 @@ class RequestAction(enum.Enum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     MARK_DUPLICATE = "mark_duplicate"
+    HAND_OVER = "hand_over"
     NOTE = "note"
 
 
@@ -155,6 +156,12 @@ class ResidentRequest(relay.Node):
             return None
         return (await info.context.loaders.user.load(self.row.owner_id)).display_name
 
+    @strawberry.field(description="Who is handling it now.")
+    async def handler_name(self, info: Info) -> str | None:
+        if self.row.handler_id is None:
+            return None
+        return (await info.context.loaders.user.load(self.row.handler_id)).display_name
+
     @strawberry.field(description="Every step; a resident sees those marked visible to them.")
     async def updates(self, info: Info) -> list[RequestUpdate]:
         rows: list[UpdateRow] = await info.context.loaders.request_updates.load(self.id)
@@ -207,6 +214,9 @@ class ActOnRequestInput:
     note: str | None = strawberry.field(default=None, description="Required to escalate, resolve or mark duplicate.")
     visible_to_resident: bool = True
     duplicate_of_id: relay.GlobalID | None = None
+    handler_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="HAND_OVER: the worker (a User) who handles it now; the owner stays."
+    )
 
 
 @strawberry.input

@@ -82,6 +82,9 @@ class Query:
     my_labour_profile = strawberry.field(resolver=jobs.my_labour_profile)
     return_reports = strawberry.field(resolver=jobs.return_reports)
     employment_figures = strawberry.field(resolver=jobs.employment_figures)
+    labour_profiles = strawberry.field(
+        resolver=jobs.labour_profiles, description="The people behind employmentFigures, by status."
+    )
     my_requests = strawberry.field(resolver=resident_requests.my_requests)
     requests = strawberry.field(resolver=resident_requests.requests_query)
     request_figures = strawberry.field(resolver=resident_requests.request_figures)

@@ -67,10 +67,11 @@ _serial = count(1)
 
 
 def id_number(birth_year: int = 1980, male: bool = True) -> str:
-    """A valid, unique ID number for tests."""
+    """A valid ID number, unique within a test run (committed rows outlive their test)."""
     n = next(_serial)
-    seq = f"{(n % 99) + 1:02d}{1 if male else 2}"
-    first17 = f"4306{n // 100 % 100:02d}{birth_year}0101{seq}"
+    region = f"4307{n // 100 % 100:02d}"  # the demo town uses 430681
+    birthday = f"{birth_year}{n // 10_000 % 12 + 1:02d}{n // 120_000 % 28 + 1:02d}"
+    first17 = f"{region}{birthday}{n % 100:02d}{1 if male else 2}"
     return first17 + check_char(first17)
 
 

@@ -188,3 +188,20 @@ async def test_bad_input_and_another_village_are_refused_and_write_nothing(api, 
         assert data[name]["errors"][0]["code"] == "NOT_FOUND", (name, data)
     assert await api.error_code("query($s: ID) { jobPostings(scopeId: $s) { edges { cursor } } }",
                                 {"s": gid("OrgUnit", v.village.id)}, foreign) == "NOT_FOUND"
+
+
+async def test_figures_drill_down_to_the_people(api, session, settings):
+    from jobs.people import ProfileTerms, save_profile
+
+    v = await build_village(session, settings, "钻村")
+    now = datetime.now(UTC)
+    for resident, status in zip(v.residents[:3], ["looking", "working_away", "looking"], strict=True):
+        await save_profile(session, resident.id, v.village.id, ProfileTerms(status=status), now)
+    shown = await api.data(
+        "query($u: ID!) { labourProfiles(unitId: $u, status: LOOKING) { edges { node { name profile { status } } } } }",
+        {"u": gid("OrgUnit", v.village.id)}, api.token_for(v.admin))
+    assert sorted(e["node"]["name"] for e in shown["labourProfiles"]["edges"]) == sorted(
+        [v.residents[0].name, v.residents[2].name])
+    assert await api.error_code(
+        "query($u: ID!) { labourProfiles(unitId: $u) { edges { cursor } } }", {"u": gid("OrgUnit", v.village.id)},
+        api.token_for(v.chief)) == "FORBIDDEN"

@@ -41,8 +41,8 @@ async def test_every_allowed_transition_and_a_sample_of_refused_ones(session, se
     staff = await _viewer(session, v.admin)
     allowed = {  # from each status, the actions that work
         "received": {"accept", "escalate", "mark_duplicate", "note"},
-        "accepted": {"start", "escalate", "resolve", "mark_duplicate", "note"},
-        "in_progress": {"escalate", "resolve", "note"},
+        "accepted": {"start", "escalate", "resolve", "mark_duplicate", "hand_over", "note"},
+        "in_progress": {"escalate", "resolve", "hand_over", "note"},
         "escalated": {"accept", "mark_duplicate", "note"},
         "reopened": {"accept", "escalate", "mark_duplicate", "note"},
         "resolved": {"note"},
@@ -64,7 +64,7 @@ async def test_every_allowed_transition_and_a_sample_of_refused_ones(session, se
             assert request.status == status
             if action in allowed[status]:
                 await workflow.act(session, request, action, actor=staff, now=T0, note="处理",
-                                   duplicate_of=original.id)
+                                   duplicate_of=original.id, handler=staff)
             else:
                 with pytest.raises(RequestError) as refused:
                     async with session.begin_nested():
@@ -271,3 +271,20 @@ async def test_updates_record_where_they_came_from_and_hide_internal_notes(api, 
     await end_appointment(session, term, ended_by=None, now=datetime.now(UTC))
     assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": request_id},
                                 api.token_for(other_chief)) == "NOT_FOUND"
+
+
+async def test_handing_over_keeps_the_owner(api, session, settings):
+    v = await build_village(session, settings, "交村")
+    request_id = gid("ResidentRequest", (await _submit(session, v)).id)
+    worker = await appointments.user_for_resident(session, v.residents[3])
+    await appointments.appoint(session, v.neighbourhoods[0], worker, "grid_worker", appointed_by=None, now=T0)
+    outsider = await appointments.user_for_resident(session, v.residents[6])
+    await api.data(ACT, {"i": {"requestId": request_id, "action": "ACCEPT"}}, api.token_for(v.chief))
+    query = """mutation($i: ActOnRequestInput!) { actOnRequest(input: $i) {
+      request { ownerName handlerName } errors { code field } } }"""
+    refused = await api.data(query, {"i": {"requestId": request_id, "action": "HAND_OVER",
+                                           "handlerId": gid("User", outsider.id)}}, api.token_for(v.chief))
+    assert refused["actOnRequest"]["errors"] == [{"code": "NOT_FOUND", "field": "handlerId"}]
+    handed = await api.data(query, {"i": {"requestId": request_id, "action": "HAND_OVER",
+                                          "handlerId": gid("User", worker.id)}}, api.token_for(v.chief))
+    assert handed["actOnRequest"]["request"] == {"ownerName": v.chief.display_name, "handlerName": worker.display_name}
