@@ -135,6 +135,9 @@ class PointsLot(Base):
         CheckConstraint("points > 0 AND remaining BETWEEN 0 AND points", name="remaining"),
         Index("ix_points_lots_open", "account_id", "expires_at",
               postgresql_where=text("remaining > 0")),
+        # the village overview and the sweeper look for live lots by village and expiry
+        Index("ix_points_lots_village_open", "village_id", "expires_at",
+              postgresql_where=text("remaining > 0")),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
