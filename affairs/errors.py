@@ -1,6 +1,7 @@
 import enum
 
 from app.errors import DomainError
+from app.errors import clean_text as _clean_text
 
 
 class AffairsErrorCode(enum.Enum):
@@ -27,11 +28,4 @@ def invalid(message: str, field: str | None = None) -> AffairsError:
 
 
 def clean_text(value: str | None, field: str, limit: int, *, required: bool = True) -> str | None:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            raise invalid("不能为空", field)
-        return None
-    if len(value) > limit:
-        raise invalid(f"不超过{limit}字", field)
-    return value
+    return _clean_text(value, field, limit, required=required, invalid=invalid)

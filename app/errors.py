@@ -5,6 +5,7 @@ reach clients when they surface as top-level GraphQL errors; in a mutation paylo
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 
 class DomainError(Exception):
@@ -74,3 +75,16 @@ def client_error_for_database_error(exc: Exception) -> Exception | None:
     if state.startswith("22"):
         return BadInput("输入包含无法处理的内容（如控制字符或超出范围的数值、日期）")
     return None
+
+
+def clean_text(
+    value: str | None, field: str, limit: int, *, required: bool, invalid: Callable[[str, str], Exception]
+) -> str | None:
+    """Free text as the domains accept it: trimmed; empty is None (or refused if required);
+    longer than `limit` is refused. `invalid` makes the domain's own INVALID_INPUT error."""
+    value = (value or "").strip() or None
+    if value is None and required:
+        raise invalid("不能为空", field)
+    if value is not None and len(value) > limit:
+        raise invalid(f"不超过{limit}字", field)
+    return value

@@ -1,6 +1,6 @@
 import enum
 
-from app.errors import DomainError
+from app.errors import DomainError, clean_text
 
 
 class JobsErrorCode(enum.Enum):
@@ -25,12 +25,7 @@ def invalid(message: str, field: str | None = None) -> JobsError:
 
 
 def text(value: str | None, field: str, limit: int, required: bool = True) -> str | None:
-    value = (value or "").strip() or None
-    if value is None and required:
-        raise invalid("不能为空", field)
-    if value is not None and len(value) > limit:
-        raise invalid(f"不超过{limit}字", field)
-    return value
+    return clean_text(value, field, limit, required=required, invalid=invalid)
 
 
 def tags(values: list[str], field: str, limit: int = 20) -> list[str]:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import clean_text
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import Household, OrgUnit, RequestDeadline, RequestUpdate, ResidentRequest
 from models.requests import REQUEST_CATEGORIES
@@ -75,12 +76,7 @@ async def set_deadline(session: AsyncSession, village_id: int, category: str, le
 
 
 def _text(value: str | None, field: str, limit: int, required: bool) -> str | None:
-    value = (value or "").strip() or None
-    if value is None and required:
-        raise invalid("不能为空", field)
-    if value is not None and len(value) > limit:
-        raise invalid(f"不超过{limit}字", field)
-    return value
+    return clean_text(value, field, limit, required=required, invalid=invalid)
 
 
 async def submit(
