@@ -3,6 +3,8 @@ home or work away."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -78,7 +80,9 @@ async def update_household(
     hamlet_id: int | None = None,
     clear_hamlet: bool = False,
     unit: OrgUnit | None = None,
+    now: datetime | None = None,
 ) -> Household:
+    """`now` dates a change of living status (the database clock if not given)."""
     number, address, living_status = _clean(number, address, living_status)
     if unit is not None:
         if unit.village_id != household.village_id:
@@ -95,22 +99,25 @@ async def update_household(
     if address is not None:
         household.address = address
     if living_status is not None and living_status != household.living_status:
-        await _record_living_status(session, household, living_status)
+        await _record_living_status(session, household, living_status, now)
         household.living_status = living_status
     await flush_unique(session, _DUPLICATE_NUMBER)
     return household
 
 
-async def _record_living_status(session: AsyncSession, household: Household, status: str) -> None:
+async def _record_living_status(
+    session: AsyncSession, household: Household, status: str, now: datetime | None
+) -> None:
     """End the current period and start another (the household row keeps the current value
     for quick reads; the periods are the history)."""
+    at = now or func.now()
     await session.execute(
         update(HouseholdLivingStatus)
         .where(HouseholdLivingStatus.household_id == household.id, HouseholdLivingStatus.valid_to.is_(None))
-        .values(valid_to=func.now())
+        .values(valid_to=at)
     )
     session.add(HouseholdLivingStatus(
-        village_id=household.village_id, household_id=household.id, living_status=status
+        village_id=household.village_id, household_id=household.id, living_status=status, valid_from=at
     ))
     await session.flush()
 

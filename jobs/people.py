@@ -142,7 +142,7 @@ async def report_return(
     report = await session.get(ReturnReport, report_id)
     report.points_awarded = sum(o.points for o in outcomes)
     await session.flush()
-    await update_household(session, household, living_status="at_home")
+    await update_household(session, household, living_status="at_home", now=now)
     status = {"look_for_work": "looking", "start_business": "working_locally"}.get(plan)
     if status is not None:  # staying or a short visit leaves the profile as it is
         profile = await session.get(LabourProfile, resident_id)

@@ -21,9 +21,11 @@ from models.grid import (
     Resident,
     VillageLevel,
 )
+from models.household_links import HouseholdLink, Visit, VisitProblem, VisitRevision
 from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
 from models.jobs import Employer, JobApplication, JobPosting, LabourProfile, ReturnReport
 from models.requests import RequestDeadline, RequestUpdate, ResidentRequest
+from models.scoring import ChiefHonour, ScoreEvidence, ScoreRow, ScoreSnapshot, ScoringWeights
 from models.rewards import (
     EarningRule,
     EarningRuleVersion,
@@ -42,6 +44,15 @@ from models.rewards import (
 )
 
 __all__ = [
+    "HouseholdLink",
+    "Visit",
+    "VisitProblem",
+    "VisitRevision",
+    "ChiefHonour",
+    "ScoreEvidence",
+    "ScoreRow",
+    "ScoreSnapshot",
+    "ScoringWeights",
     "AccountEntry",
     "AccountStatement",
     "AffairsPolicy",

@@ -102,6 +102,7 @@ class Household(Base):
     __table_args__ = (
         CheckConstraint(_in("living_status", LIVING_STATUSES), name="living_status"),
         UniqueConstraint("village_id", "number"),
+        UniqueConstraint("id", "village_id"),  # for records that must stay in the household's village
         # The unit must belong to the same village as the household.
         ForeignKeyConstraint(["unit_id", "village_id"], ["org_units.id", "org_units.village_id"]),
         Index("ix_households_village_id_id", "village_id", "id"),

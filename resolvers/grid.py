@@ -213,7 +213,7 @@ async def update_household(info: Info, input: UpdateHouseholdInput) -> Household
         row = await households.update_household(
             session, row, number=input.number, address=input.address,
             living_status=input.living_status.value if input.living_status else None,
-            hamlet_id=hamlet_id, clear_hamlet=clear_hamlet, unit=unit,
+            hamlet_id=hamlet_id, clear_hamlet=clear_hamlet, unit=unit, now=info.context.now(),
         )
         return row, path
 

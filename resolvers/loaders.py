@@ -31,6 +31,9 @@ from models import (
     RewardItem,
     User,
     VillageLevel,
+    Visit,
+    VisitProblem,
+    VisitRevision,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +64,9 @@ class Loaders:
         self.request_updates = DataLoader(self._request_updates)
         self.employer = DataLoader(self._employers)
         self.job_posting = DataLoader(self._job_postings)
+        self.visit = DataLoader(self._visits)
+        self.visit_problems = DataLoader(self._visit_problems)
+        self.visit_revisions = DataLoader(self._visit_revisions)
 
     async def _rows(self, stmt) -> list[Any]:
         async with self._context.db() as session:
@@ -151,6 +157,21 @@ class Loaders:
 
     async def _job_postings(self, ids: Sequence[int]) -> list[JobPosting | None]:
         return await self._by_id(JobPosting, ids)
+
+    async def _visits(self, ids: Sequence[int]) -> list[Visit | None]:
+        return await self._by_id(Visit, ids)
+
+    async def _visit_problems(self, visit_ids: Sequence[int]) -> list[list[VisitProblem]]:
+        rows = await self._rows(
+            select(VisitProblem).where(VisitProblem.visit_id.in_(visit_ids)).order_by(VisitProblem.id)
+        )
+        return _grouped(visit_ids, (r[0] for r in rows), lambda p: p.visit_id)
+
+    async def _visit_revisions(self, visit_ids: Sequence[int]) -> list[list[VisitRevision]]:
+        rows = await self._rows(
+            select(VisitRevision).where(VisitRevision.visit_id.in_(visit_ids)).order_by(VisitRevision.revision)
+        )
+        return _grouped(visit_ids, (r[0] for r in rows), lambda r: r.visit_id)
 
     async def _request_updates(self, request_ids: Sequence[int]) -> list[list[RequestUpdate]]:
         rows = await self._rows(

@@ -34,12 +34,18 @@ from models import PointsTransaction as TransactionRow
 from models import Redemption as RedemptionRow
 from models import RewardItem as RewardItemRow
 from rewards.rules import current_version
+from resolvers.household_links import visible_visit
+from schema.household_links import Visit
 from schema.relay import node_id
 from schema.affairs import AccountEntry, AccountStatement, Notice
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
 STORE_ROLES = ADMIN_ROLES | {"store_clerk"}
+
+
+async def _visit(session: AsyncSession, viewer: Viewer, id: int):
+    return Visit.from_row(await visible_visit(session, viewer, relay.GlobalID("Visit", str(id)), "id"))
 
 
 async def _org_unit(session: AsyncSession, viewer: Viewer, id: int):
@@ -200,6 +206,7 @@ async def _job_posting(session: AsyncSession, viewer: Viewer, id: int):
 
 LOADERS = {
     "JobPosting": _job_posting,
+    "Visit": _visit,
     "ResidentRequest": _request,
     "Notice": _notice,
     "AccountStatement": _statement,

@@ -10,12 +10,14 @@ from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
 from app.settings import Settings, get_settings
-from resolvers import affairs, grid, identity, jobs, node, rewards
+from resolvers import affairs, grid, identity, jobs, node, party_scoring, rewards
+from resolvers import household_links as links
 from resolvers import requests as resident_requests
 from schema.extensions import build_extensions
 from schema.scalars import DateTime
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.affairs import AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question
+from schema.household_links import Visit
 from schema.identity import Me
 from schema.jobs import Employer, JobApplication, JobPosting, ReturnReport
 from schema.requests import ResidentRequest
@@ -91,6 +93,17 @@ class Query:
     points_ranking = strawberry.field(
         resolver=rewards.points_ranking, description="红黑榜: live for admins, published for residents."
     )
+    linked_households = strawberry.field(resolver=links.linked_households)
+    household_links = strawberry.field(resolver=links.household_links)
+    visits = strawberry.field(resolver=links.visits_query)
+    contact_coverage = strawberry.field(resolver=links.contact_coverage)
+    member_coverage = strawberry.field(resolver=links.member_coverage)
+    contacts_due = strawberry.field(resolver=links.contacts_due)
+    party_members = strawberry.field(resolver=links.party_members)
+    party_scores = strawberry.field(resolver=party_scoring.party_scores)
+    score_breakdown = strawberry.field(resolver=party_scoring.score_breakdown)
+    neighbour_chief_nominees = strawberry.field(resolver=party_scoring.neighbour_chief_nominees)
+    chief_honours = strawberry.field(resolver=party_scoring.chief_honours)
 
 
 @strawberry.type
@@ -200,6 +213,17 @@ class Mutation:
         resolver=rewards.publish_ranking, description="Freeze a finished period's ranking for good."
     )
 
+    link_households = strawberry.mutation(resolver=links.link_households)
+    unlink_households = strawberry.mutation(resolver=links.unlink_households)
+    log_visit = strawberry.mutation(resolver=links.log_visit)
+    correct_visit = strawberry.mutation(resolver=links.correct_visit)
+    set_scoring_weights = strawberry.mutation(resolver=party_scoring.set_scoring_weights)
+    publish_scores = strawberry.mutation(resolver=party_scoring.publish_scores)
+    honour_neighbour_chief = strawberry.mutation(
+        resolver=party_scoring.honour_neighbour_chief,
+        description="最美邻长: record a neighbour chief the village honoured for a finished quarter.",
+    )
+
 
 class Schema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
@@ -211,7 +235,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=Query,
         mutation=Mutation,
-        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES, *REQUEST_TYPES, *JOB_TYPES],
+        types=[Appointment, Hamlet, Household, OrgUnit, Resident, User, *REWARD_TYPES, *AFFAIRS_TYPES, *REQUEST_TYPES, *JOB_TYPES, Visit],
         extensions=build_extensions(settings),
         config=StrawberryConfig(scalar_map={datetime: DateTime}),
     )

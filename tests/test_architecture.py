@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAIN = {"affairs", "grid", "identity", "jobs", "resident_requests", "rewards"}
+DOMAIN = {"affairs", "grid", "household_links", "identity", "jobs", "party_scoring", "resident_requests", "rewards"}
 WEB = {"strawberry", "starlette", "uvicorn", "graphql", "schema", "resolvers"}
 
 # package → top-level modules it must never import
@@ -14,10 +14,12 @@ FORBIDDEN = {
     "models": WEB | DOMAIN | {"app"},
     "grid": WEB,
     "identity": WEB,
-    "rewards": WEB | {"affairs", "jobs", "resident_requests"},
+    "rewards": WEB | {"affairs", "household_links", "jobs", "party_scoring", "resident_requests"},
     "jobs": WEB,
     "affairs": WEB,
     "resident_requests": WEB,
+    "household_links": WEB | {"party_scoring"},  # scoring reads links, never the reverse
+    "party_scoring": WEB,
     "schema": {"app.asgi", "app.cli"},
     "resolvers": {"app.asgi", "app.cli"},
 }

@@ -1,0 +1,167 @@
+"""Links between party members and households, as history: linking a household to another
+member ends the link before in the same transaction; a link is never edited otherwise.
+Households are locked in id order first, so two admins moving the same household queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from grid.appointments import held_at
+from household_links.errors import LinkError, LinkErrorCode, invalid
+from identity.viewer import subtree
+from models import Appointment, Household, HouseholdLink, OrgUnit, User
+
+MAX_BULK = 2000
+
+
+async def party_member(session: AsyncSession, village: OrgUnit, user_id: int, now: datetime) -> User:
+    """The user, if they serve as a party member in the village now."""
+    user = await session.scalar(
+        select(User)
+        .join(Appointment, Appointment.user_id == User.id)
+        .join(OrgUnit, OrgUnit.id == Appointment.unit_id)
+        .where(
+            User.id == user_id, Appointment.role == "party_member", held_at(now),
+            OrgUnit.village_id == village.id,
+        )
+        .limit(1)
+    )
+    if user is None:
+        raise LinkError(LinkErrorCode.NOT_A_PARTY_MEMBER, "该用户不是本村在册党员", field="memberId")
+    return user
+
+
+async def households_under(session: AsyncSession, unit: OrgUnit) -> list[Household]:
+    """Every household of a unit's subtree (a neighbourhood, a group, the whole village)."""
+    rows = (
+        await session.scalars(
+            select(Household)
+            .join(OrgUnit, OrgUnit.id == Household.unit_id)
+            .where(Household.village_id == unit.village_id, subtree(OrgUnit.path, unit.path))
+            .order_by(Household.id)
+            .limit(MAX_BULK + 1)
+        )
+    ).all()
+    if len(rows) > MAX_BULK:
+        raise invalid(f"一次最多联系{MAX_BULK}户，请按组或邻分批", "unitId")
+    return list(rows)
+
+
+async def _lock(session: AsyncSession, household_ids: Sequence[int]) -> None:
+    await session.execute(
+        select(Household.id).where(Household.id.in_(household_ids)).order_by(Household.id).with_for_update()
+    )
+
+
+async def _end_open_links(
+    session: AsyncSession, household_ids: Sequence[int], *, keep_member: int | None, ended_by: int,
+    reason: str, now: datetime,
+) -> None:
+    open_since = await session.scalar(
+        select(HouseholdLink.valid_from)
+        .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
+        .order_by(HouseholdLink.valid_from.desc())
+        .limit(1)
+    )
+    if open_since is not None and open_since > now:
+        raise invalid("时间早于现有联户关系的开始时间", "householdIds")
+    stmt = (
+        update(HouseholdLink)
+        .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
+        .values(valid_to=now, ended_by_id=ended_by, end_reason=reason)
+    )
+    if keep_member is not None:
+        stmt = stmt.where(HouseholdLink.member_user_id != keep_member)
+    await session.execute(stmt)
+
+
+async def link(
+    session: AsyncSession, households: Sequence[Household], member: User, *, linked_by: int,
+    now: datetime, reason: str | None = None,
+) -> list[HouseholdLink]:
+    """Make `member` responsible for `households` from `now`. Households already theirs keep
+    their link; households of another member move (that link ends). Returns the open links."""
+    if not households:
+        raise invalid("请选择要联系的农户", "householdIds")
+    if len(households) > MAX_BULK:
+        raise invalid(f"一次最多联系{MAX_BULK}户", "householdIds")
+    if len({h.village_id for h in households}) != 1:
+        raise invalid("一次只能在一个村内联户", "householdIds")
+    ids = sorted({h.id for h in households})
+    await _lock(session, ids)
+    await _end_open_links(
+        session, ids, keep_member=member.id, ended_by=linked_by,
+        reason=reason or f"改由{member.display_name}联系", now=now,
+    )
+    already = set(
+        (
+            await session.scalars(
+                select(HouseholdLink.household_id).where(
+                    HouseholdLink.household_id.in_(ids), HouseholdLink.valid_to.is_(None)
+                )
+            )
+        ).all()
+    )
+    village_id = households[0].village_id
+    session.add_all(
+        HouseholdLink(
+            village_id=village_id, household_id=household_id, member_user_id=member.id,
+            valid_from=now, linked_by_id=linked_by,
+        )
+        for household_id in ids
+        if household_id not in already
+    )
+    await session.flush()
+    return await open_links(session, ids)
+
+
+async def unlink(
+    session: AsyncSession, households: Sequence[Household], *, ended_by: int, reason: str, now: datetime
+) -> int:
+    """End the open links of `households`; returns how many ended."""
+    ids = sorted({h.id for h in households})
+    if not ids:
+        raise invalid("请选择农户", "householdIds")
+    await _lock(session, ids)
+    before = len(await open_links(session, ids))
+    await _end_open_links(session, ids, keep_member=None, ended_by=ended_by, reason=reason, now=now)
+    return before
+
+
+async def open_links(session: AsyncSession, household_ids: Sequence[int]) -> list[HouseholdLink]:
+    return list(
+        (
+            await session.scalars(
+                select(HouseholdLink)
+                .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
+                .order_by(HouseholdLink.household_id)
+            )
+        ).all()
+    )
+
+
+async def history(session: AsyncSession, household_id: int, at: datetime | None = None) -> list[HouseholdLink]:
+    """A household's links, newest first; with `at`, only the one in force then
+    ("who was responsible for this household in March?")."""
+    stmt = select(HouseholdLink).where(HouseholdLink.household_id == household_id)
+    if at is not None:
+        stmt = stmt.where(
+            HouseholdLink.valid_from <= at,
+            (HouseholdLink.valid_to.is_(None)) | (HouseholdLink.valid_to > at),
+        )
+    return list((await session.scalars(stmt.order_by(HouseholdLink.valid_from.desc(), HouseholdLink.id.desc()))).all())
+
+
+async def is_linked_member(session: AsyncSession, household_id: int, user_id: int) -> bool:
+    return bool(
+        await session.scalar(
+            select(HouseholdLink.id).where(
+                HouseholdLink.household_id == household_id, HouseholdLink.member_user_id == user_id,
+                HouseholdLink.valid_to.is_(None),
+            )
+        )
+    )
