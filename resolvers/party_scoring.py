@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
@@ -12,7 +13,7 @@ from strawberry.types import Info
 from app.errors import BadInput
 from grid import access
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
-from models import OrgUnit
+from models import Appointment, OrgUnit
 from party_scoring import honours, standings, weights
 from party_scoring.errors import ScoringError, ScoringErrorCode
 from resolvers.ids import db_id
@@ -74,21 +75,35 @@ async def party_scores(
 async def _village_for_person(
     session: AsyncSession, viewer: Viewer, village_id: relay.GlobalID | None, user_id: int
 ) -> OrgUnit:
-    """Admins ask about anyone of their village; a party member or chief about themselves,
-    in a village where they serve. Anything else is not found."""
+    """Admins ask about anyone who serves or served in their village; a party member or
+    chief about themselves, in a village where they serve. Anything else is not found."""
     own = user_id == viewer.user_id
+    missing = ScoringError(ScoringErrorCode.NOT_FOUND, "评分不存在", field="userId")
     if village_id is None:
-        roles = SCORED_ROLES if own else ADMIN_ROLES
-        held = {g.village_id for g in viewer.grants if g.role in roles and g.village_id}
-        if len(held) != 1:
+        held = {g.village_id for g in viewer.grants if g.role in (SCORED_ROLES if own else ADMIN_ROLES) and g.village_id}
+        if not held:
+            raise missing
+        if len(held) > 1:
             raise BadInput("请指定村（villageId）", "villageId")
         village = await session.get(OrgUnit, held.pop())
     else:
         village = await access.get_unit(session, viewer, db_id(village_id, "OrgUnit", "villageId"), field="villageId")
-    serves_there = any(g.role in SCORED_ROLES and g.village_id == village.id for g in viewer.grants)
-    if village.kind != "village" or not (viewer.may(ADMIN_ROLES, village.path) or (own and serves_there)):
-        raise ScoringError(ScoringErrorCode.NOT_FOUND, "评分不存在", field="userId")
+    if village.kind != "village":
+        raise missing
+    if own:
+        if not any(g.role in SCORED_ROLES and g.village_id == village.id for g in viewer.grants):
+            raise missing
+    elif not (viewer.may(ADMIN_ROLES, village.path) and await _served_in(session, user_id, village.id)):
+        raise missing
     return village
+
+
+async def _served_in(session: AsyncSession, user_id: int, village_id: int) -> bool:
+    return bool(await session.scalar(
+        select(Appointment.id).join(OrgUnit, OrgUnit.id == Appointment.unit_id)
+        .where(Appointment.user_id == user_id, Appointment.role.in_(SCORED_ROLES), OrgUnit.village_id == village_id)
+        .limit(1)
+    ))
 
 
 async def score_breakdown(

@@ -305,3 +305,48 @@ async def test_visibility_per_role_and_another_village(api, session, settings):
             for e in due["contactsDue"]["edges"]} == {
         v.households[0].number: a.display_name, v.households[2].number: a.display_name,
         v.households[3].number: None}
+
+
+async def test_every_link_and_scoring_mutation_on_another_village_is_not_found(api, session, settings):
+    from tests.test_tenancy import mutations_of
+
+    v = await build_village(session, settings, "链甲村")
+    other = await build_village(session, settings, "链乙村")
+    a = await party_member(session, v, 2)
+    now = datetime.now(UTC)
+    await links.link(session, [v.households[0]], a, linked_by=v.admin.id, now=now - days(1))
+    visit = await _visit(session, a, v.households[0], "in_person", now - timedelta(hours=2))
+    village, household = gid("OrgUnit", v.village.id), gid("Household", v.households[0].id)
+
+    def m(name: str, input_type: str) -> str:
+        return f"mutation($i: {input_type}!) {{ {name}(input: $i) {{ errors {{ code field }} }} }}"
+
+    calls = {
+        "linkHouseholds": (m("linkHouseholds", "LinkHouseholdsInput"),
+                           {"memberId": gid("User", a.id), "householdIds": [household]}),
+        "unlinkHouseholds": (m("unlinkHouseholds", "UnlinkHouseholdsInput"),
+                             {"householdIds": [household], "reason": "x"}),
+        "logVisit": (m("logVisit", "LogVisitInput"),
+                     {"householdId": household, "mode": "PHONE", "occurredAt": now.isoformat()}),
+        "correctVisit": (m("correctVisit", "CorrectVisitInput"),
+                         {"visitId": gid("Visit", visit.id), "reason": "x", "notes": "y"}),
+        "setScoringWeights": (m("setScoringWeights", "SetScoringWeightsInput"),
+                              {"villageId": village, "contactWeight": 1, "problemWeight": 1, "pointsWeight": 1}),
+        "publishScores": (m("publishScores", "PublishScoresInput"),
+                          {"villageId": village, "period": "MONTH", "at": (now - days(40)).isoformat()}),
+        "honourNeighbourChief": (m("honourNeighbourChief", "HonourNeighbourChiefInput"),
+                                 {"villageId": village, "at": (now - days(100)).isoformat(),
+                                  "chiefId": gid("User", v.chief.id), "citation": "x"}),
+    }
+    assert mutations_of("resolvers.household_links") | mutations_of("resolvers.party_scoring") == set(calls)
+    tables = ["household_links", "visits", "visit_problems", "visit_revisions", "scoring_weights",
+              "score_snapshots", "chief_honours"]
+
+    async def counts():
+        return [await session.scalar(text(f"SELECT count(*) FROM {t}")) for t in tables]
+
+    before = await counts()
+    for name, (query, variables) in calls.items():
+        data = await api.data(query, {"i": variables}, api.token_for(other.admin))
+        assert data[name]["errors"][0]["code"] == "NOT_FOUND", name
+    assert await counts() == before
