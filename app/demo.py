@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.database import create_engine, create_sessionmaker
 from app.demo_affairs import seed_village_affairs
 from app.demo_jobs import seed_town_jobs, seed_village_jobs
+from app.demo_links import seed_village_links
 from app.demo_requests import seed_village_requests
 from app.demo_rewards import seed_village_rewards
 from app.settings import get_settings
@@ -352,6 +353,8 @@ async def seed_demo(database_url: str) -> bool:
 
 async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> dict[str, int]:
     now = datetime.now(UTC)
+    # the register and the posts date from last year, so the months shown have their duties
+    since = now - timedelta(days=400)
     counts = dict.fromkeys(("villages", "households", "residents", "users", "appointments"), 0)
 
     async def staff(name: str, phone: str) -> User:
@@ -362,7 +365,7 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
         return user
 
     async def post(unit: OrgUnit, user: User, role: str, appointed_by: int | None) -> None:
-        await appoint(session, unit, user, role, appointed_by=appointed_by, now=now)
+        await appoint(session, unit, user, role, appointed_by=appointed_by, now=since)
         counts["appointments"] += 1
 
     town = await create_town(session, TOWN_NAME, TOWN_CODE)
@@ -395,7 +398,7 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
         for h, hp in enumerate(vp.households):
             household = await create_household(
                 session, units[hp.unit], hp.number, hp.address, hp.living_status,
-                hamlets[hp.hamlet].id if hp.hamlet is not None else None,
+                hamlets[hp.hamlet].id if hp.hamlet is not None else None, registered_at=since,
             )
             counts["households"] += 1
             created.append((household, []))
@@ -426,6 +429,7 @@ async def _load(session: AsyncSession, plan: DemoPlan, vault: IdNumberVault) -> 
             session, village, created, admin, town_jobs, now, seed=SEED + index, village_index=index,
         ))
         points.update(await seed_village_requests(session, village, created, admin, now, seed=SEED + index))
+        points.update(await seed_village_links(session, village, created, admin, now, seed=SEED + index))
         points.update(await seed_village_affairs(
             session, village, [units[a,] for a in range(len(AREAS))],
             [u for key, u in units.items() if len(key) == 2], admin, now, seed=SEED + index,
@@ -465,6 +469,9 @@ def describe_logins() -> str:
         "  group accounts published monthly (one correction) and questions on them.",
         "Jobs: a cooperative or farm per village and a factory for the whole town, with open",
         "  postings, labour profiles, applications and return-home reports.",
+        "Party-member links: every household linked to a party member (a few moved), three",
+        "  months of visits with problems found, last month's scores published, last quarter's",
+        "  最美邻长 honoured. The party member above sees their households (linkedHouseholds).",
         "Requests: residents' problems in every state of the loop (received, in progress,",
         "  escalated to the village, resolved, rated, reopened) for chiefs and admins to follow.",
         "Points: every village has earning rules, a store catalog, a few months of awards,",

@@ -53,18 +53,23 @@ async def create_household(
     address: str,
     living_status: str = "at_home",
     hamlet_id: int | None = None,
+    registered_at: datetime | None = None,
 ) -> Household:
+    """`registered_at` backdates a household entered from an older register (the database
+    clock otherwise): monthly coverage only asks contacts of households that existed."""
     number, address, living_status = _clean(number, address, living_status)
     await _require_leaf(session, unit)
     await _require_hamlet(session, unit.village_id, hamlet_id)
+    since = registered_at or func.now()
     household = Household(
         village_id=unit.village_id, unit_id=unit.id, hamlet_id=hamlet_id, number=number,
-        address=address, living_status=living_status,
+        address=address, living_status=living_status, created_at=since,
     )
     session.add(household)
     await flush_unique(session, _DUPLICATE_NUMBER)
     session.add(HouseholdLivingStatus(
-        village_id=household.village_id, household_id=household.id, living_status=living_status
+        village_id=household.village_id, household_id=household.id, living_status=living_status,
+        valid_from=since,
     ))
     await session.flush()
     return household

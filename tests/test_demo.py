@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import func, select
 
 from app.demo import describe_logins, seed_demo
 from models import Household, OrgUnit, Resident
 from rewards import check
+from rewards.periods import CHINA
 
 
 async def test_demo_loads_once_and_its_admin_can_log_in(api, session, database_url):
@@ -59,6 +62,21 @@ async def test_demo_loads_once_and_its_admin_can_log_in(api, session, database_u
     from affairs.accounts import verify
 
     assert await verify(session) == []
+
+    # party-member links: the featured member's households, last month's published scores
+    mine = await api.data(
+        "{ linkedHouseholds(first: 100) { edges { node { dueThisMonth lastContact { mode } members { phone } } } } }",
+        token=api.token_for(await _user(session, "13700000002")),
+    )
+    rows = [e["node"] for e in mine["linkedHouseholds"]["edges"]]
+    assert len(rows) >= 10 and any(r["lastContact"] for r in rows)
+    scores = await api.data(
+        "query($at: DateTime) { partyScores(period: MONTH, at: $at) { published standings { score } } "
+        "chiefHonours { citation chief { displayName } } }",
+        {"at": (datetime.now(CHINA).replace(day=1) - timedelta(days=2)).isoformat()}, token=token,
+    )
+    assert scores["partyScores"]["published"] and scores["partyScores"]["standings"]
+    assert len(scores["chiefHonours"]) == 1
 
 
 async def _user(session, phone):

@@ -230,7 +230,7 @@ APPEND_ONLY = ["visit_revisions", "score_snapshots", "score_rows", "score_eviden
 
 # Links are history (only their end may be set, once). A visit may be corrected for 24
 # hours after it was logged, never moved to another household or author, never deleted;
-# its problems may be replaced in that window, except those already raised as requests.
+# its problems change only with a new version, except those already raised as requests.
 # Published scores, their evidence and honours never change. forbid_rewrite and
 # guard_period_history come with 0002 and 0001.
 GUARDS = [
@@ -270,10 +270,12 @@ BEGIN
     IF TG_OP = 'DELETE' AND OLD.request_id IS NOT NULL THEN
         RAISE EXCEPTION 'a problem raised as a request stays' USING ERRCODE = 'restrict_violation';
     END IF;
-    IF EXISTS (SELECT 1 FROM visits v WHERE v.id = row.visit_id
-               AND now() > v.created_at + interval '24 hours') THEN
-        RAISE EXCEPTION 'visit % is past its correction window', row.visit_id
-            USING ERRCODE = 'restrict_violation';
+    -- only while the visit's current version is being written: before that revision is
+    -- recorded (a visit's version moves only within its correction window, see above)
+    IF EXISTS (SELECT 1 FROM visits v JOIN visit_revisions r
+               ON r.visit_id = v.id AND r.revision = v.revision WHERE v.id = row.visit_id) THEN
+        RAISE EXCEPTION 'visit % is closed: its problems change only with a new revision, within its correction window',
+            row.visit_id USING ERRCODE = 'restrict_violation';
     END IF;
     RETURN row;
 END $$
