@@ -82,7 +82,9 @@ async def seed_village_links(
 
     made = problems = 0
     this_month = month_of(now, now)
-    months = [month_of(this_month.start - timedelta(days=31 * back), now) for back in (2, 1, 0)]
+    months = [this_month]
+    for _ in range(2):  # and the two calendar months before it
+        months.insert(0, month_of(months[0].start - timedelta(microseconds=1), now))
     for month in months:
         running = month.start == this_month.start
         for household in ordered:

@@ -16,8 +16,8 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from identity.viewer import subtree
-from models import Household, HouseholdLink, HouseholdLivingStatus, OrgUnit, User, Visit
+from identity.viewer import subtree, within
+from models import Appointment, Household, HouseholdLink, HouseholdLivingStatus, OrgUnit, User, Visit
 from rewards.periods import period_bounds
 
 ONE_TICK = timedelta(microseconds=1)
@@ -54,10 +54,17 @@ def in_force(model, at: datetime):
     return and_(model.valid_from <= at, or_(model.valid_to.is_(None), model.valid_to > at))
 
 
-def duties(month: Month, *, unit_path: str | None = None, member_user_id: int | None = None) -> Select:
+def duties(
+    month: Month, *, unit_path: str | None = None, member_user_id: int | None = None,
+    roots: list[str] | None = None,
+) -> Select:
     """One row per household the month asks a contact of, in a unit's subtree or among a
     member's households: household, unit path, living status and member at the reference
-    moment, and the first visit of the month that met the duty (NULL: still due, or missed)."""
+    moment, and the first visit of the month that met the duty (NULL: still due, or missed).
+
+    A member's households are those of the villages where they served as a party member at
+    that moment (a link outlives neither the member's post nor their move to another
+    village); `roots` keeps only households under those paths (an admin's villages)."""
     status = aliased(HouseholdLivingStatus)
     living_status = func.coalesce(status.living_status, Household.living_status)
     meeting_visit = (
@@ -85,7 +92,14 @@ def duties(month: Month, *, unit_path: str | None = None, member_user_id: int | 
     if unit_path is not None:
         stmt = stmt.where(subtree(OrgUnit.path, unit_path))
     if member_user_id is not None:
-        stmt = stmt.where(HouseholdLink.member_user_id == member_user_id)
+        serving = (
+            select(OrgUnit.village_id).join(Appointment, Appointment.unit_id == OrgUnit.id)
+            .where(Appointment.user_id == member_user_id, Appointment.role == "party_member",
+                   in_force(Appointment, month.at))
+        )
+        stmt = stmt.where(HouseholdLink.member_user_id == member_user_id, Household.village_id.in_(serving))
+    if roots is not None:
+        stmt = stmt.where(within(OrgUnit.path, roots))
     return stmt
 
 
@@ -135,12 +149,13 @@ async def child_tallies(session: AsyncSession, unit: OrgUnit, month: Month) -> l
 
 
 async def member_tallies(
-    session: AsyncSession, month: Month, *, unit: OrgUnit | None = None, member_user_id: int | None = None
+    session: AsyncSession, month: Month, *, unit: OrgUnit | None = None, member_user_id: int | None = None,
+    roots: list[str] | None = None,
 ) -> list[tuple[User, Tally]]:
     """Each party member's tally over their households (in `unit`, if given), worst first."""
     if unit is None and member_user_id is None:
         raise ValueError("a unit or a member is needed")
-    d = duties(month, unit_path=unit.path if unit else None, member_user_id=member_user_id).subquery()
+    d = duties(month, unit_path=unit.path if unit else None, member_user_id=member_user_id, roots=roots).subquery()
     rows = (
         await session.execute(
             select(User, func.count().label("required"), func.count(d.c.visit_id).label("covered"))
@@ -152,10 +167,13 @@ async def member_tallies(
     return [(r[0], Tally(r.required, r.covered)) for r in rows]
 
 
-def due_households(month: Month, *, unit_path: str | None = None, member_user_id: int | None = None) -> Select:
+def due_households(
+    month: Month, *, unit_path: str | None = None, member_user_id: int | None = None,
+    roots: list[str] | None = None,
+) -> Select:
     """The households whose contact this month is still due (or was missed), for paging
     by household id (the last column)."""
-    d = duties(month, unit_path=unit_path, member_user_id=member_user_id).subquery()
+    d = duties(month, unit_path=unit_path, member_user_id=member_user_id, roots=roots).subquery()
     return (
         select(Household, d.c.unit_path, d.c.living_status, d.c.member_user_id, Household.id.label("key"))
         .join(d, d.c.household_id == Household.id)
@@ -163,10 +181,10 @@ def due_households(month: Month, *, unit_path: str | None = None, member_user_id
     )
 
 
-def my_households(member_user_id: int, month: Month) -> Select:
+def my_households(member_user_id: int, month: Month, roots: list[str] | None = None) -> Select:
     """The member's households now, with what they need at the door: status, last contact
     (by anyone) and this month's duty. For paging by household id (the last column)."""
-    d = duties(month, member_user_id=member_user_id).subquery()
+    d = duties(month, member_user_id=member_user_id, roots=roots).subquery()
     last = (
         select(Visit.id).where(Visit.household_id == d.c.household_id)
         .order_by(Visit.occurred_at.desc(), Visit.id.desc()).limit(1).scalar_subquery()

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.appointments import held_at
 from household_links.errors import LinkError, LinkErrorCode, invalid
-from identity.viewer import subtree
+from household_links.visibility import serving_villages
+from identity.viewer import Viewer, subtree
 from models import Appointment, Household, HouseholdLink, OrgUnit, User
 
 MAX_BULK = 2000
@@ -156,12 +157,25 @@ async def history(session: AsyncSession, household_id: int, at: datetime | None 
     return list((await session.scalars(stmt.order_by(HouseholdLink.valid_from.desc(), HouseholdLink.id.desc()))).all())
 
 
-async def is_linked_member(session: AsyncSession, household_id: int, user_id: int) -> bool:
+async def is_linked_member(session: AsyncSession, household_id: int, viewer: Viewer) -> bool:
+    """Is the viewer the household's linked member now, serving in its village?"""
     return bool(
         await session.scalar(
             select(HouseholdLink.id).where(
-                HouseholdLink.household_id == household_id, HouseholdLink.member_user_id == user_id,
-                HouseholdLink.valid_to.is_(None),
+                HouseholdLink.household_id == household_id, HouseholdLink.member_user_id == viewer.user_id,
+                HouseholdLink.valid_to.is_(None), HouseholdLink.village_id.in_(serving_villages(viewer)),
             )
         )
     )
+
+
+async def linked_household(session: AsyncSession, viewer: Viewer, household_id: int) -> tuple[Household, str] | None:
+    """The household and its unit path, if the viewer is its linked member: a member may
+    be linked to households outside the unit where they hold their post."""
+    if not await is_linked_member(session, household_id, viewer):
+        return None
+    found = (await session.execute(
+        select(Household, OrgUnit.path).join(OrgUnit, OrgUnit.id == Household.unit_id)
+        .where(Household.id == household_id)
+    )).one()
+    return found[0], found[1]

@@ -17,10 +17,16 @@ def supervises(viewer: Viewer, unit_path: str) -> bool:
     return viewer.may(SUPERVISOR_ROLES, unit_path)
 
 
+def serving_villages(viewer: Viewer) -> set[int]:
+    """The villages where the viewer serves as a party member now: their links count there."""
+    return {g.village_id for g in viewer.grants if g.role == "party_member" and g.village_id}
+
+
 def my_open_households(viewer: Viewer):
-    """Ids of the households linked to the viewer now (a subquery)."""
+    """Ids of the households linked to the viewer now, where they serve (a subquery)."""
     return select(HouseholdLink.household_id).where(
-        HouseholdLink.member_user_id == viewer.user_id, HouseholdLink.valid_to.is_(None)
+        HouseholdLink.member_user_id == viewer.user_id, HouseholdLink.valid_to.is_(None),
+        HouseholdLink.village_id.in_(serving_villages(viewer)),
     )
 
 
@@ -36,6 +42,6 @@ def visible_visits(viewer: Viewer, unit_path_column) -> ColumnElement[bool]:
 def may_see_visit(viewer: Viewer, visit: Visit, unit_path: str, linked_member_id: int | None) -> bool:
     return (
         visit.author_user_id == viewer.user_id
-        or linked_member_id == viewer.user_id
+        or (linked_member_id == viewer.user_id and visit.village_id in serving_villages(viewer))
         or supervises(viewer, unit_path)
     )

@@ -75,7 +75,7 @@ def _check_problems(problems: list[ProblemFound]) -> list[ProblemFound]:
 
 async def author_role(session: AsyncSession, viewer: Viewer, household: Household, unit_path: str) -> str:
     """The standing the viewer logs under: the household's linked member, or a chief over it."""
-    if await is_linked_member(session, household.id, viewer.user_id):
+    if await is_linked_member(session, household.id, viewer):
         return "party_member"
     if viewer.may(frozenset({"chief"}), unit_path):
         return "chief"
@@ -130,7 +130,8 @@ async def log_visit(
             Visit.author_user_id == viewer.user_id, Visit.idempotency_key == idempotency_key
         ))
         if earlier is not None:  # a retry: the first answer, if it asked for the same thing
-            if (earlier.household_id, earlier.mode, earlier.occurred_at) != (household.id, mode, occurred_at):
+            asked = (household.id, mode, occurred_at, _text(notes, "notes", 2000) or "")
+            if (earlier.household_id, earlier.mode, earlier.occurred_at, earlier.notes) != asked:
                 raise LinkError(LinkErrorCode.IDEMPOTENCY_KEY_REUSED, "该请求编号已用于另一条走访",
                                 field="idempotencyKey")
             return earlier
@@ -160,13 +161,15 @@ async def correct_visit(
 ) -> Visit:
     """A new revision by the author within 24 hours of logging. Problems, if given, replace
     those not yet raised as requests (a raised one is already being handled)."""
-    visit = await session.scalar(select(Visit).where(Visit.id == visit_id).with_for_update())
+    visit = await session.scalar(
+        select(Visit).where(Visit.id == visit_id).with_for_update().execution_options(populate_existing=True)
+    )
     if visit.author_user_id != viewer.user_id:
         raise LinkError(LinkErrorCode.NOT_THE_AUTHOR, "只有记录人可以更正走访", field="visitId")
     if now > visit.created_at + CORRECTION_WINDOW:
         raise LinkError(LinkErrorCode.CORRECTION_WINDOW_CLOSED, "走访记录超过24小时，不能再更正", field="visitId")
     if await session.scalar(select(ScoreEvidence.id).where(ScoreEvidence.visit_id == visit.id).limit(1)):
-        raise LinkError(LinkErrorCode.CORRECTION_WINDOW_CLOSED, "该走访已计入已发布的评分，不能再更正", field="visitId")
+        raise LinkError(LinkErrorCode.ALREADY_SCORED, "该走访已计入已发布的评分，不能再更正", field="visitId")
     reason = _text(reason, "reason", 200, required=True)
     if mode is not None:
         if mode not in VISIT_MODES:

@@ -80,6 +80,7 @@ class Visit(Base):
         ),
         ForeignKeyConstraint(["household_id", "village_id"], ["households.id", "households.village_id"]),
         UniqueConstraint("author_user_id", "idempotency_key"),
+        UniqueConstraint("id", "village_id"),  # its problems and revisions stay in its village
         Index("ix_visits_household_occurred", "household_id", "occurred_at"),
         Index("ix_visits_village_occurred", "village_id", "occurred_at"),
         Index("ix_visits_author_occurred", "author_user_id", "occurred_at"),
@@ -110,12 +111,13 @@ class VisitProblem(Base):
     __table_args__ = (
         CheckConstraint(_in("category", REQUEST_CATEGORIES), name="category"),
         CheckConstraint("length(description) > 0", name="description"),
+        ForeignKeyConstraint(["visit_id", "village_id"], ["visits.id", "visits.village_id"]),
         Index("ix_visit_problems_visit_id", "visit_id"),
         Index("ix_visit_problems_village_id", "village_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    visit_id: Mapped[int]
     village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     category: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(String(500))
@@ -126,10 +128,13 @@ class VisitRevision(Base):
     """Every version of a visit as it was saved, the first one included. Append-only."""
 
     __tablename__ = "visit_revisions"
-    __table_args__ = (UniqueConstraint("visit_id", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("visit_id", "revision"),
+        ForeignKeyConstraint(["visit_id", "village_id"], ["visits.id", "visits.village_id"]),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"))
+    visit_id: Mapped[int]
     village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     revision: Mapped[int] = mapped_column(SmallInteger)
     mode: Mapped[str] = mapped_column(String(16))

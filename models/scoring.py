@@ -7,7 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Identity, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, created_at_column
@@ -49,6 +59,7 @@ class ScoreSnapshot(Base):
         CheckConstraint(_in("period", SCORE_PERIODS), name="period"),
         CheckConstraint("period_end > period_start", name="period_order"),
         UniqueConstraint("village_id", "period_start", "period_end"),
+        UniqueConstraint("id", "village_id"),  # rows and evidence carry the village too
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -70,9 +81,11 @@ class ScoreRow(Base):
     __table_args__ = (
         CheckConstraint(_in("role", SCORED_ROLES), name="role"),
         CheckConstraint("contacts_done BETWEEN 0 AND contacts_required", name="contacts"),
+        ForeignKeyConstraint(["snapshot_id", "village_id"], ["score_snapshots.id", "score_snapshots.village_id"]),
     )
 
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("score_snapshots.id"), primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     chief_level: Mapped[int | None] = mapped_column(Integer)
@@ -93,10 +106,12 @@ class ScoreEvidence(Base):
         CheckConstraint(_in("kind", EVIDENCE_KINDS), name="kind"),
         CheckConstraint(_in("role", SCORED_ROLES), name="role"),
         Index("ix_score_evidence_row", "snapshot_id", "user_id", "role", "kind", "sort_at", "ref_id"),
+        ForeignKeyConstraint(["snapshot_id", "village_id"], ["score_snapshots.id", "score_snapshots.village_id"]),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("score_snapshots.id"))
+    snapshot_id: Mapped[int]
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     role: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(8))

@@ -58,11 +58,14 @@ def standing(weights: Weights, user_id: int, role: str, chief_level: int | None,
 
 
 def ranked(standings: list[Standing]) -> list[Standing]:
-    """Best first; equal scores share a rank (1, 2, 2, 4)."""
-    ordered = sorted(standings, key=lambda s: (-s.score, s.role, s.user_id))
+    """Party members first, then chiefs, each ranked among themselves (a chief answers for
+    a whole unit, a member for a dozen households: their scores do not compare), best
+    first; equal scores share a rank (1, 2, 2, 4)."""
+    ordered = sorted(standings, key=lambda s: (s.role != "party_member", -s.score, s.user_id))
     result: list[Standing] = []
-    for i, s in enumerate(ordered):
-        rank = result[-1].rank if result and result[-1].score == s.score else i + 1
+    for s in ordered:
+        peers = [r for r in result if r.role == s.role]
+        rank = peers[-1].rank if peers and peers[-1].score == s.score else len(peers) + 1
         result.append(Standing(**{**s.__dict__, "rank": rank}))
     return result
 
@@ -120,7 +123,7 @@ def weights_of(snapshot: ScoreSnapshot) -> Weights:
 async def published(session: AsyncSession, snapshot: ScoreSnapshot) -> list[Standing]:
     weights = weights_of(snapshot)
     rows = (await session.scalars(
-        select(ScoreRow).where(ScoreRow.snapshot_id == snapshot.id).order_by(ScoreRow.rank, ScoreRow.role, ScoreRow.user_id)
+        select(ScoreRow).where(ScoreRow.snapshot_id == snapshot.id).order_by(ScoreRow.role != "party_member", ScoreRow.rank, ScoreRow.user_id)
     )).all()
     return [
         Standing(**{**standing(weights, r.user_id, r.role, r.chief_level, r.contacts_required,
@@ -155,14 +158,15 @@ async def publish(
     names = list(evidence.COLUMNS)
     await session.execute(
         insert(ScoreEvidence).from_select(
-            ["snapshot_id", *names],
-            select(literal(snapshot.id), *(e.c[n] for n in names)).order_by(e.c.kind, e.c.sort_at, e.c.ref_id),
+            ["snapshot_id", "village_id", *names],
+            select(literal(snapshot.id), literal(village_id), *(e.c[n] for n in names))
+            .order_by(e.c.kind, e.c.sort_at, e.c.ref_id),
         )
     )
     levels = await chief_levels(session, village_id, start, end)
     standings = await _aggregate(session, snapshot_evidence(snapshot.id), weights, levels)
     session.add_all(
-        ScoreRow(snapshot_id=snapshot.id, user_id=s.user_id, role=s.role, chief_level=s.chief_level,
+        ScoreRow(snapshot_id=snapshot.id, village_id=village_id, user_id=s.user_id, role=s.role, chief_level=s.chief_level,
                  rank=s.rank, contacts_required=s.contacts_required, contacts_done=s.contacts_done,
                  problems_found=s.problems_found, points_earned=s.points_earned, score=s.score)
         for s in standings

@@ -128,15 +128,21 @@ async def unlink_households(info: Info, input: UnlinkHouseholdsInput) -> UnlinkH
     return UnlinkHouseholdsPayload(ended=ended, errors=errors(errs))
 
 
+async def _household_to_contact(session: AsyncSession, viewer: Viewer, global_id) -> tuple[Household, str]:
+    """A household the viewer may see, or one they are the linked member of (a member may
+    be linked outside the unit where they hold their post)."""
+    household_id = db_id(global_id, "Household", "householdId")
+    linked = await links.linked_household(session, viewer, household_id)
+    return linked or await access.get_household(session, viewer, household_id, field="householdId")
+
+
 async def log_visit(info: Info, input: LogVisitInput) -> VisitPayload:
     """The household's linked party member, or a chief over it, logs a contact."""
     ctx = info.context
     viewer = await ctx.require_viewer()
 
     async def action(session: AsyncSession):
-        household, path = await access.get_household(
-            session, viewer, db_id(input.household_id, "Household", "householdId"), field="householdId"
-        )
+        household, path = await _household_to_contact(session, viewer, input.household_id)
         return await visits.log_visit(
             session, viewer, household, path, mode=input.mode.value, occurred_at=input.occurred_at,
             notes=input.notes, location=_location(input.location) or visits.Location(),
@@ -189,14 +195,15 @@ def _month(info: Info, at: datetime | None) -> coverage.Month:
 
 async def _member_visible(
     session: AsyncSession, viewer: Viewer, member_id: relay.GlobalID | None, now: datetime
-) -> int:
-    """The party member whose households the viewer asks about: themselves, or one serving
-    where the viewer is an admin. Anyone else reads as not found."""
+) -> tuple[int, list[str] | None]:
+    """The party member whose households the viewer asks about, and the paths their answer
+    is limited to: themselves (everywhere they serve), or one serving where the viewer is an
+    admin (that admin's villages only). Anyone else reads as not found."""
     if member_id is None:
-        return viewer.user_id
+        return viewer.user_id, None
     user_id = db_id(member_id, "User", "memberId")
     if user_id == viewer.user_id:
-        return user_id
+        return user_id, None
     paths = (
         await session.scalars(
             select(OrgUnit.path).join(Appointment, Appointment.unit_id == OrgUnit.id)
@@ -205,7 +212,7 @@ async def _member_visible(
     ).all()
     if not any(viewer.may(ADMIN_ROLES, p) for p in paths):
         raise not_found("党员", "memberId")
-    return user_id
+    return user_id, viewer.roots(ADMIN_ROLES)
 
 
 async def linked_households(
@@ -217,8 +224,8 @@ async def linked_households(
     viewer = await ctx.require_viewer()
     month = _month(info, None)
     async with ctx.db() as session:
-        member = await _member_visible(session, viewer, member_id, ctx.now())
-        stmt = coverage.my_households(member, month)
+        member, roots = await _member_visible(session, viewer, member_id, ctx.now())
+        stmt = coverage.my_households(member, month, roots)
         page = await keyset_page(session, stmt, [Household.id], first, after)
     return connection(
         [
@@ -264,9 +271,7 @@ async def visits_query(
             .where(visible_visits(viewer, OrgUnit.path))
         )
         if household_id is not None:
-            household, _ = await access.get_household(
-                session, viewer, db_id(household_id, "Household", "householdId"), field="householdId"
-            )
+            household, _ = await _household_to_contact(session, viewer, household_id)
             stmt = stmt.where(VisitRow.household_id == household.id)
         if unit_id is not None:
             unit = await access.get_unit(session, viewer, db_id(unit_id, "OrgUnit", "unitId"), field="unitId")
@@ -319,8 +324,8 @@ async def member_coverage(
     viewer = await ctx.require_viewer()
     month = _month(info, at)
     async with ctx.db() as session:
-        member = await _member_visible(session, viewer, member_id, ctx.now())
-        found = await coverage.member_tallies(session, month, member_user_id=member)
+        member, roots = await _member_visible(session, viewer, member_id, ctx.now())
+        found = await coverage.member_tallies(session, month, member_user_id=member, roots=roots)
         user = found[0][0] if found else await session.get(UserRow, member)
     tally = found[0][1] if found else coverage.Tally(0, 0)
     return MemberCoverage(member=User.from_row(user, None), coverage=ContactCoverage.of(tally))
@@ -340,7 +345,8 @@ async def contacts_due(
             unit = await _supervised_unit(session, viewer, unit_id)
             stmt = coverage.due_households(month, unit_path=unit.path)
         else:
-            stmt = coverage.due_households(month, member_user_id=await _member_visible(session, viewer, member_id, ctx.now()))
+            member, roots = await _member_visible(session, viewer, member_id, ctx.now())
+            stmt = coverage.due_households(month, member_user_id=member, roots=roots)
         page = await keyset_page(session, stmt, [Household.id], first, after)
     return connection(
         [

@@ -173,7 +173,7 @@ async def test_problems_can_be_raised_as_requests_and_visits_are_corrected_withi
     assert request.description == "老人独居缺人照料" and request.status == "received"
     # a retry with the same key is the same visit; the key on another visit is refused
     again = await api.data(LOG, {"i": {
-        "householdId": gid("Household", v.households[0].id), "mode": "PHONE",
+        "householdId": gid("Household", v.households[0].id), "mode": "PHONE", "notes": "电话联系，家中老人身体不适",
         "occurredAt": (now - timedelta(hours=2)).isoformat(), "idempotencyKey": "visit-1"}}, token)
     assert again["logVisit"]["visit"]["id"] == visit["id"]
     reused = await api.data(LOG, {"i": {
@@ -194,7 +194,8 @@ async def test_problems_can_be_raised_as_requests_and_visits_are_corrected_withi
         (1, "PHONE", None), (2, "IN_PERSON", "实为上门走访")]
     assert [p["description"] for p in fixed["revisions"][0]["problems"]] == ["老人独居缺人照料", "门前路灯不亮"]
 
-    # someone else may not correct it; nobody may after 24 hours, not even the database owner
+    # someone else may not correct it; nobody may after 24 hours, not even with SQL; and a
+    # visit whose version is recorded gets no new problems except with a new version
     assert (await api.data(CORRECT, {"i": {"visitId": visit["id"], "reason": "x", "notes": "y"}},
                            api.token_for(v.admin)))["correctVisit"]["errors"][0]["code"] == "NOT_THE_AUTHOR"
     old = await _visit(session, a, v.households[1], "in_person", now - timedelta(hours=26),
@@ -350,3 +351,54 @@ async def test_every_link_and_scoring_mutation_on_another_village_is_not_found(a
         data = await api.data(query, {"i": variables}, api.token_for(other.admin))
         assert data[name]["errors"][0]["code"] == "NOT_FOUND", name
     assert await counts() == before
+
+
+async def test_a_link_counts_only_where_and_while_its_member_serves(api, session, settings):
+    from grid import appointments
+    from models import Appointment, User
+
+    v = await build_village(session, settings, "任村")
+    a = await party_member(session, v, 2)
+    now = datetime.now(UTC)
+    await links.link(session, v.households[:2], a, linked_by=v.admin.id, now=now - days(2))
+    # a member posted to the second neighbourhood, linked to a household of the first
+    b = await appointments.user_for_resident(session, v.residents[4])
+    await appointments.appoint(session, v.neighbourhoods[1], b, "party_member", appointed_by=v.admin.id,
+                               now=now - days(3))
+    await links.link(session, [v.households[0]], b, linked_by=v.admin.id, now=now - days(1))
+    logged = await api.data(LOG, {"i": {"householdId": gid("Household", v.households[0].id), "mode": "IN_PERSON",
+                                        "occurredAt": (now - timedelta(hours=1)).isoformat()}}, api.token_for(b))
+    assert logged["logVisit"]["errors"] == [] and logged["logVisit"]["visit"]["authorRole"] == "PARTY_MEMBER"
+    theirs = "query($h: ID) { visits(householdId: $h) { edges { node { id } } } }"
+    assert len((await api.data(theirs, {"h": gid("Household", v.households[0].id)}, api.token_for(b)))["visits"]["edges"]) == 1
+
+    # a's post ends: the open link no longer lets them see the household's people or visits
+    await _visit(session, v.chief, v.households[1], "in_person", now - timedelta(hours=2))
+    assert len((await api.data(MINE, token=api.token_for(a)))["linkedHouseholds"]["edges"]) == 1
+    post = await session.scalar(select(Appointment).where(Appointment.user_id == a.id))
+    await appointments.end_appointment(session, post, ended_by=v.admin.id, now=now)
+    assert (await api.data(MINE, token=api.token_for(a)))["linkedHouseholds"]["edges"] == []
+    assert (await api.data("query { visits { edges { node { id } } } }", token=api.token_for(a)))["visits"]["edges"] == []
+    refused = await api.data(LOG, {"i": {"householdId": gid("Household", v.households[0].id), "mode": "PHONE",
+                                         "occurredAt": now.isoformat()}}, api.token_for(a))
+    assert refused["logVisit"]["errors"][0]["code"] == "NOT_FOUND"
+
+    # a town admin oversees the whole town
+    town_admin = User(display_name="镇管理员", phone="15899990001")
+    session.add(town_admin)
+    await session.flush()
+    await appointments.appoint(session, v.town, town_admin, "town_admin", appointed_by=None, now=now - days(5))
+    seen = await api.data("query { visits { edges { node { id } } } }", token=api.token_for(town_admin))
+    assert len(seen["visits"]["edges"]) == 2
+    town = await api.data("query($u: ID!) { contactCoverage(unitId: $u) { coverage { required covered } children { unit { name } } } }",
+                          {"u": gid("OrgUnit", v.town.id)}, api.token_for(town_admin))
+    assert town["contactCoverage"]["coverage"] == {"required": 4, "covered": 2}
+    assert [c["unit"]["name"] for c in town["contactCoverage"]["children"]] == ["任村"]
+
+    # the database keeps a household's links one after another
+    with pytest.raises(DBAPIError, match="overlap"):
+        async with session.begin_nested():
+            await session.execute(text(
+                "INSERT INTO household_links (village_id, household_id, member_user_id, valid_from, valid_to, linked_by_id)"
+                " VALUES (:v, :h, :m, :f, :t, :m)"),
+                {"v": v.village.id, "h": v.households[0].id, "m": a.id, "f": now - days(30), "t": now - days(20)})

@@ -7,16 +7,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from household_links import links, visits
 from household_links.coverage import month_of
 from household_links.errors import LinkError, LinkErrorCode
-from models import PointsAward
 from party_scoring import evidence, honours, standings, weights
 from party_scoring.errors import ScoringError, ScoringErrorCode
-from rewards import awards, catalog, redemptions, rules
+from rewards import awards, catalog, ledger, redemptions, rules
 from rewards.periods import period_bounds
 from tests.links_support import days, month_ahead, party_member, viewer_of
 from tests.rewards_support import assert_ledger_consistent
@@ -64,6 +63,9 @@ async def _fixture(session, settings, name):
     await _visit(session, a, h1, "phone", m0 + days(4))  # at home: a call does not meet the duty
     await _visit(session, v.chief, h1, "in_person", m0 + days(6), [("environment", "垃圾未分类")])
     await _award(session, v, h1, m0 + days(8), "n:2")
+    [undone] = await _award(session, v, h1, m0 + days(7), "n:undone")  # reversed: never earned
+    await awards.reverse_award(session, village_id=v.village.id, award_id=undone.award.id, reason="误发",
+                               actor_user_id=v.admin.id, now=m0 + days(7.5))
     await _award(session, v, h2, m0 + days(9), "n:3")  # nobody's here: another neighbourhood
     # h0 spends points: its earned points, and so A's standing, must not change
     item = await catalog.create_item(session, v.village.id, catalog.ItemTerms(name="洗衣粉", points_price=4),
@@ -86,7 +88,7 @@ async def test_a_known_fixture_scores_as_expected_and_equals_its_breakdown(sessi
     # the chief: the same households, 1 problem, and the award before A's link too
     assert (chief.contacts_required, chief.contacts_done, chief.problems_found, chief.points_earned) == (2, 2, 1, 15)
     assert chief.score == Decimal("63.50") and chief.chief_level == 3
-    assert (member.rank, chief.rank) == (1, 2)
+    assert (member.rank, chief.rank) == (1, 1)  # each ranked among their peers
 
     e = evidence.live(v.village.id, start, end, now)
     for s in (member, chief):
@@ -97,9 +99,10 @@ async def test_a_known_fixture_scores_as_expected_and_equals_its_breakdown(sessi
         assert sum(r.kind == "problem" for r in rows_of) == s.problems_found
         assert sum(r.points for r in rows_of if r.kind == "points") == s.points_earned
         assert s.score == s.contact_part + s.problem_part + s.points_part
-    # spending points lowered the balance, not the points earned
-    spent = await session.scalar(select(func.sum(PointsAward.points)).where(PointsAward.household_id == v.households[0].id))
-    assert spent == 10 and member.points_earned == 10
+    # h0 spent 8 of its 10 points: its balance is 2, and A's points earned still count them all
+    summary = await ledger.household_summary(session, v.households[0].id, now)
+    assert (summary.spendable, summary.lifetime_earned) == (2, 10)
+    assert member.points_earned == 10
     await assert_ledger_consistent(session)
 
     # other weights, the same evidence
@@ -119,7 +122,9 @@ async def test_a_published_snapshot_does_not_change_when_later_data_arrives(sess
     with pytest.raises(ScoringError) as early:
         await standings.publish(session, v.village.id, "month", start, end, actor_user_id=v.admin.id, now=end - days(1))
     assert early.value.code is ScoringErrorCode.PERIOD_NOT_OVER
-    published_at = end + days(1)
+    # a visit logged in the last hour of the month, still correctable when the scores go out
+    fresh = await _visit(session, a, v.households[1], "in_person", end - timedelta(hours=1), [("other", "月末发现")])
+    published_at = end + timedelta(hours=2)
     snapshot = await standings.publish(session, v.village.id, "month", start, end,
                                        actor_user_id=v.admin.id, now=published_at)
     frozen = await standings.published(session, snapshot)
@@ -136,24 +141,28 @@ async def test_a_published_snapshot_does_not_change_when_later_data_arrives(sess
     await weights.set_weights(session, v.village.id, weights.Weights(Decimal(10), Decimal(10), Decimal(10)),
                               actor_user_id=v.admin.id, now=published_at)
     live_now = {(s.user_id, s.role): s for s in await standings.live(session, v.village.id, start, end, end + days(3))}
-    assert live_now[(a.id, "party_member")].problems_found == 3  # the live view moved on
+    assert live_now[(a.id, "party_member")].problems_found == 4  # the live view moved on
     snapshot_again = await standings.snapshot_of(session, v.village.id, start, end)
     assert [(s.user_id, s.score, s.points_earned, s.problems_found) for s in await standings.published(session, snapshot_again)] == [
         (s.user_id, s.score, s.points_earned, s.problems_found) for s in frozen]
     stored = standings.snapshot_evidence(snapshot.id)
     member_rows = (await session.execute(select(stored).where(stored.c.user_id == a.id, stored.c.role == "party_member"))).all()
-    assert sum(r.points for r in member_rows) == 10 and sum(r.kind == "problem" for r in member_rows) == 2
+    assert sum(r.points for r in member_rows) == 10 and sum(r.kind == "problem" for r in member_rows) == 3
     # the database refuses to rewrite what was published; a counted visit is no longer corrected
     for statement in ("UPDATE score_rows SET score = 100", "DELETE FROM score_evidence",
                       "UPDATE score_snapshots SET contact_weight = 0"):
         with pytest.raises(DBAPIError, match="append-only"):
             async with session.begin_nested():
                 await session.execute(text(statement))
-    counted = next(r.visit_id for r in member_rows if r.kind == "contact" and r.visit_id)
+    assert fresh.id in {r.visit_id for r in member_rows}
     viewer = await viewer_of(session, a, datetime.now(UTC))
     with pytest.raises(LinkError) as fixed:
-        await visits.correct_visit(session, viewer, counted, reason="改", notes="改", now=published_at)
-    assert fixed.value.code is LinkErrorCode.CORRECTION_WINDOW_CLOSED
+        await visits.correct_visit(session, viewer, fresh.id, reason="改", notes="改", now=published_at + timedelta(hours=1))
+    assert fixed.value.code is LinkErrorCode.ALREADY_SCORED
+    with pytest.raises(DBAPIError, match="counted in published scores"):
+        async with session.begin_nested():
+            await session.execute(text("UPDATE visits SET notes = 'x', revision = revision + 1 WHERE id = :id"),
+                                  {"id": fresh.id})
 
 
 async def test_neighbour_chief_nominees_and_honours(session, settings):

@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['published_by_id'], ['users.id'], name=op.f('fk_score_snapshots_published_by_id_users')),
     sa.ForeignKeyConstraint(['village_id'], ['org_units.id'], name=op.f('fk_score_snapshots_village_id_org_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_score_snapshots')),
+    sa.UniqueConstraint('id', 'village_id', name=op.f('uq_score_snapshots_id_village_id')),
     sa.UniqueConstraint('village_id', 'period_start', 'period_end', name=op.f('uq_score_snapshots_village_id_period_start_period_end'))
     )
     op.create_table('scoring_weights',
@@ -111,13 +112,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['household_id', 'village_id'], ['households.id', 'households.village_id'], name=op.f('fk_visits_household_id_households')),
     sa.ForeignKeyConstraint(['village_id'], ['org_units.id'], name=op.f('fk_visits_village_id_org_units')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visits')),
-    sa.UniqueConstraint('author_user_id', 'idempotency_key', name=op.f('uq_visits_author_user_id_idempotency_key'))
+    sa.UniqueConstraint('author_user_id', 'idempotency_key', name=op.f('uq_visits_author_user_id_idempotency_key')),
+    sa.UniqueConstraint('id', 'village_id', name=op.f('uq_visits_id_village_id'))
     )
     op.create_index('ix_visits_author_occurred', 'visits', ['author_user_id', 'occurred_at'], unique=False)
     op.create_index('ix_visits_household_occurred', 'visits', ['household_id', 'occurred_at'], unique=False)
     op.create_index('ix_visits_village_occurred', 'visits', ['village_id', 'occurred_at'], unique=False)
     op.create_table('score_rows',
     sa.Column('snapshot_id', sa.BigInteger(), nullable=False),
+    sa.Column('village_id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('chief_level', sa.Integer(), nullable=True),
@@ -129,8 +132,9 @@ def upgrade() -> None:
     sa.Column('score', sa.Numeric(precision=12, scale=2), nullable=False),
     sa.CheckConstraint("role IN ('party_member', 'chief')", name=op.f('ck_score_rows_role')),
     sa.CheckConstraint('contacts_done BETWEEN 0 AND contacts_required', name=op.f('ck_score_rows_contacts')),
-    sa.ForeignKeyConstraint(['snapshot_id'], ['score_snapshots.id'], name=op.f('fk_score_rows_snapshot_id_score_snapshots')),
+    sa.ForeignKeyConstraint(['snapshot_id', 'village_id'], ['score_snapshots.id', 'score_snapshots.village_id'], name=op.f('fk_score_rows_snapshot_id_score_snapshots')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_score_rows_user_id_users')),
+    sa.ForeignKeyConstraint(['village_id'], ['org_units.id'], name=op.f('fk_score_rows_village_id_org_units')),
     sa.PrimaryKeyConstraint('snapshot_id', 'user_id', 'role', name=op.f('pk_score_rows'))
     )
     op.create_table('visit_problems',
@@ -144,7 +148,7 @@ def upgrade() -> None:
     sa.CheckConstraint('length(description) > 0', name=op.f('ck_visit_problems_description')),
     sa.ForeignKeyConstraint(['request_id'], ['resident_requests.id'], name=op.f('fk_visit_problems_request_id_resident_requests')),
     sa.ForeignKeyConstraint(['village_id'], ['org_units.id'], name=op.f('fk_visit_problems_village_id_org_units')),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_visit_problems_visit_id_visits')),
+    sa.ForeignKeyConstraint(['visit_id', 'village_id'], ['visits.id', 'visits.village_id'], name=op.f('fk_visit_problems_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_problems'))
     )
     op.create_index('ix_visit_problems_village_id', 'visit_problems', ['village_id', 'id'], unique=False)
@@ -166,13 +170,14 @@ def upgrade() -> None:
     sa.Column('recorded_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_visit_revisions_recorded_by_id_users')),
     sa.ForeignKeyConstraint(['village_id'], ['org_units.id'], name=op.f('fk_visit_revisions_village_id_org_units')),
-    sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_visit_revisions_visit_id_visits')),
+    sa.ForeignKeyConstraint(['visit_id', 'village_id'], ['visits.id', 'visits.village_id'], name=op.f('fk_visit_revisions_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_visit_revisions')),
     sa.UniqueConstraint('visit_id', 'revision', name=op.f('uq_visit_revisions_visit_id_revision'))
     )
     op.create_table('score_evidence',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('snapshot_id', sa.BigInteger(), nullable=False),
+    sa.Column('village_id', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.BigInteger(), nullable=False),
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
@@ -191,8 +196,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['award_id'], ['points_awards.id'], name=op.f('fk_score_evidence_award_id_points_awards')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_score_evidence_household_id_households')),
     sa.ForeignKeyConstraint(['problem_id'], ['visit_problems.id'], name=op.f('fk_score_evidence_problem_id_visit_problems')),
-    sa.ForeignKeyConstraint(['snapshot_id'], ['score_snapshots.id'], name=op.f('fk_score_evidence_snapshot_id_score_snapshots')),
+    sa.ForeignKeyConstraint(['snapshot_id', 'village_id'], ['score_snapshots.id', 'score_snapshots.village_id'], name=op.f('fk_score_evidence_snapshot_id_score_snapshots')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_score_evidence_user_id_users')),
+    sa.ForeignKeyConstraint(['village_id'], ['org_units.id'], name=op.f('fk_score_evidence_village_id_org_units')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_score_evidence_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_score_evidence'))
     )
@@ -204,7 +210,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in DROP_GUARDS:
         op.execute(statement)
-    op.drop_constraint(op.f('uq_households_id_village_id'), 'households', type_='unique')
     op.drop_index('ix_score_evidence_row', table_name='score_evidence')
     op.drop_table('score_evidence')
     op.drop_table('visit_revisions')
@@ -224,6 +229,7 @@ def downgrade() -> None:
     op.drop_index('ix_household_links_household_valid_from', table_name='household_links')
     op.drop_table('household_links')
     op.drop_table('chief_honours')
+    op.drop_constraint(op.f('uq_households_id_village_id'), 'households', type_='unique')
 
 
 APPEND_ONLY = ["visit_revisions", "score_snapshots", "score_rows", "score_evidence", "chief_honours"]
@@ -236,6 +242,20 @@ APPEND_ONLY = ["visit_revisions", "score_snapshots", "score_rows", "score_eviden
 GUARDS = [
     "CREATE TRIGGER household_links_history BEFORE UPDATE OR DELETE ON household_links "
     "FOR EACH ROW EXECUTE FUNCTION guard_period_history('ended_by_id', 'end_reason')",
+    # a household's links follow one another: a new one starts after every earlier one ended
+    """
+CREATE FUNCTION guard_link_sequence() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM household_links l WHERE l.household_id = NEW.household_id
+               AND (l.valid_to IS NULL OR l.valid_to > NEW.valid_from)) THEN
+        RAISE EXCEPTION 'a link of household % would overlap another', NEW.household_id
+            USING ERRCODE = 'exclusion_violation';
+    END IF;
+    RETURN NEW;
+END $$
+""",
+    "CREATE TRIGGER household_links_sequence BEFORE INSERT ON household_links "
+    "FOR EACH ROW EXECUTE FUNCTION guard_link_sequence()",
     """
 CREATE FUNCTION guard_visit_correction() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -244,6 +264,10 @@ BEGIN
     END IF;
     IF now() > OLD.created_at + interval '24 hours' THEN
         RAISE EXCEPTION 'visit % is past its correction window', OLD.id
+            USING ERRCODE = 'restrict_violation';
+    END IF;
+    IF EXISTS (SELECT 1 FROM score_evidence e WHERE e.visit_id = OLD.id) THEN
+        RAISE EXCEPTION 'visit % is counted in published scores', OLD.id
             USING ERRCODE = 'restrict_violation';
     END IF;
     IF (NEW.village_id, NEW.household_id, NEW.author_user_id, NEW.author_role, NEW.created_at)
@@ -301,5 +325,7 @@ DROP_GUARDS = [
     "DROP FUNCTION guard_visit_problems()",
     "DROP TRIGGER visits_correction ON visits",
     "DROP FUNCTION guard_visit_correction()",
+    "DROP TRIGGER household_links_sequence ON household_links",
+    "DROP FUNCTION guard_link_sequence()",
     "DROP TRIGGER household_links_history ON household_links",
 ]
