@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid.errors import GridError, GridErrorCode, invalid, not_found
 from grid.store import flush_unique
 from grid.units import leaf_level
-from models import Hamlet, Household, HouseholdLivingStatus, OrgUnit
+from models import Hamlet, Household, HouseholdLivingStatus, HouseholdPlacement, OrgUnit
 from models.grid import LIVING_STATUSES
 
 _DUPLICATE_NUMBER = GridError(GridErrorCode.DUPLICATE, "本村已有该户号", field="number")
@@ -71,6 +71,9 @@ async def create_household(
         village_id=household.village_id, household_id=household.id, living_status=living_status,
         valid_from=since,
     ))
+    session.add(HouseholdPlacement(
+        village_id=household.village_id, household_id=household.id, unit_id=unit.id, valid_from=since,
+    ))
     await session.flush()
     return household
 
@@ -93,6 +96,8 @@ async def update_household(
         if unit.village_id != household.village_id:
             raise not_found("单位", "unitId")
         await _require_leaf(session, unit)
+        if unit.id != household.unit_id:
+            await _record_placement(session, household, unit, now)
         household.unit_id = unit.id
     if hamlet_id is not None:
         await _require_hamlet(session, household.village_id, hamlet_id)
@@ -123,6 +128,20 @@ async def _record_living_status(
     )
     session.add(HouseholdLivingStatus(
         village_id=household.village_id, household_id=household.id, living_status=status, valid_from=at
+    ))
+    await session.flush()
+
+
+async def _record_placement(session: AsyncSession, household: Household, unit: OrgUnit, now: datetime | None) -> None:
+    """A move to another unit ends the current placement and starts another."""
+    at = now or func.now()
+    await session.execute(
+        update(HouseholdPlacement)
+        .where(HouseholdPlacement.household_id == household.id, HouseholdPlacement.valid_to.is_(None))
+        .values(valid_to=at)
+    )
+    session.add(HouseholdPlacement(
+        village_id=household.village_id, household_id=household.id, unit_id=unit.id, valid_from=at
     ))
     await session.flush()
 

@@ -1,8 +1,8 @@
 """Monthly contact coverage. A month asks one contact of every household: in person if the
 household lives at home, any contact if it works away. What counts is the household as it
 was at the month's reference moment — its last instant, or now for the running month: the
-member linked then answers for it, and its living status then sets the kind of contact.
-Any qualifying contact in the month meets the duty, whoever made it.
+member linked then answers for it, it counts in the unit it was placed in then, and its
+living status then sets the kind of contact. Any qualifying contact in the month meets the duty, whoever made it.
 
 Everything here is one statement over a scope (a member's households, or a unit's subtree),
 so a list costs the same whatever its length."""
@@ -17,7 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from identity.viewer import subtree, within
-from models import Appointment, Household, HouseholdLink, HouseholdLivingStatus, OrgUnit, User, Visit
+from models import (
+    Appointment,
+    Household,
+    HouseholdLink,
+    HouseholdLivingStatus,
+    HouseholdPlacement,
+    OrgUnit,
+    User,
+    Visit,
+)
 from rewards.periods import period_bounds
 
 ONE_TICK = timedelta(microseconds=1)
@@ -66,6 +75,7 @@ def duties(
     that moment (a link outlives neither the member's post nor their move to another
     village); `roots` keeps only households under those paths (an admin's villages)."""
     status = aliased(HouseholdLivingStatus)
+    placement = aliased(HouseholdPlacement)
     living_status = func.coalesce(status.living_status, Household.living_status)
     meeting_visit = (
         select(Visit.id)
@@ -84,7 +94,8 @@ def duties(
             living_status.label("living_status"), HouseholdLink.member_user_id,
             meeting_visit.label("visit_id"),
         )
-        .join(OrgUnit, OrgUnit.id == Household.unit_id)
+        .outerjoin(placement, and_(placement.household_id == Household.id, in_force(placement, month.at)))
+        .join(OrgUnit, OrgUnit.id == func.coalesce(placement.unit_id, Household.unit_id))
         .outerjoin(status, and_(status.household_id == Household.id, in_force(status, month.at)))
         .outerjoin(HouseholdLink, and_(HouseholdLink.household_id == Household.id, in_force(HouseholdLink, month.at)))
         .where(Household.created_at <= month.at)

@@ -200,3 +200,25 @@ class HouseholdLivingStatus(Base):
     living_status: Mapped[str] = mapped_column(String(16))
     valid_from: Mapped[datetime] = mapped_column(server_default=text("now()"))
     valid_to: Mapped[datetime | None]
+
+
+class HouseholdPlacement(Base):
+    """Which leaf unit a household belonged to, over time: a chief answers for the
+    households of their unit as it was then, not as it is after a move. Only the end may
+    be set."""
+
+    __tablename__ = "household_placements"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_period"),
+        ForeignKeyConstraint(["household_id", "village_id"], ["households.id", "households.village_id"]),
+        ForeignKeyConstraint(["unit_id", "village_id"], ["org_units.id", "org_units.village_id"]),
+        Index("uq_household_placements_open", "household_id", unique=True, postgresql_where=text("valid_to IS NULL")),
+        Index("ix_household_placements_household", "household_id", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    village_id: Mapped[int]
+    household_id: Mapped[int]
+    unit_id: Mapped[int]
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime | None]

@@ -9,7 +9,8 @@ count or a sum over these rows, so a breakdown lists exactly what the score is m
   for at the moment of the award. Earned points only: redemptions, expiry and reversed
   awards never count, so spending points lowers nobody's standing.
 
-Months and responsibilities follow `household_links.coverage` (the same reference moment)."""
+Months and responsibilities follow `household_links.coverage` (the same reference moment);
+a household belongs to the unit it was placed in at that moment (household_placements)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ household_months AS (
            COALESCE(s.living_status, h.living_status) AS living_status
     FROM months m
     JOIN households h ON h.village_id = :village_id AND h.created_at <= m.at
-    JOIN org_units u ON u.id = h.unit_id
+    LEFT JOIN household_placements p ON p.household_id = h.id
+         AND p.valid_from <= m.at AND (p.valid_to IS NULL OR p.valid_to > m.at)
+    JOIN org_units u ON u.id = COALESCE(p.unit_id, h.unit_id)
     LEFT JOIN household_living_statuses s ON s.household_id = h.id
          AND s.valid_from <= m.at AND (s.valid_to IS NULL OR s.valid_to > m.at)
 ),
@@ -84,7 +87,9 @@ SELECT r.user_id, r.role, 'points', a.household_id, NULL, NULL, NULL, NULL, a.id
        a.created_at, a.created_at, a.id
 FROM points_awards a
 JOIN households h ON h.id = a.household_id
-JOIN org_units u ON u.id = h.unit_id
+LEFT JOIN household_placements p ON p.household_id = h.id
+     AND p.valid_from <= a.created_at AND (p.valid_to IS NULL OR p.valid_to > a.created_at)
+JOIN org_units u ON u.id = COALESCE(p.unit_id, h.unit_id)
 JOIN LATERAL (
     SELECT l.member_user_id AS user_id, 'party_member' AS role FROM household_links l
     WHERE l.household_id = a.household_id

@@ -220,3 +220,23 @@ async def test_the_breakdown_through_the_api_and_who_may_see_it(api, session, se
     other_village = "query($v: ID) { partyScores(period: MONTH, villageId: $v) { published } }"
     assert await api.error_code(other_village, {"v": gid("OrgUnit", v.village.id)}, api.token_for(a)) == "FORBIDDEN"
     assert await api.error_code(other_village, {"v": gid("OrgUnit", v.village.id)}, api.token_for(other.admin)) == "NOT_FOUND"
+
+
+async def test_a_household_moved_to_another_unit_keeps_its_past_with_the_old_chief(session, settings):
+    from grid import households
+
+    v, a, m0 = await _fixture(session, settings, "迁村")
+    start, end = period_bounds("month", m0)
+    # h1 moves to the second neighbourhood the next month: the first neighbourhood's chief
+    # keeps last month's duty and points for it, and the month after is someone else's
+    await households.update_household(session, v.households[1], unit=v.neighbourhoods[1], now=end + days(3))
+    rows = {(s.user_id, s.role): s for s in await standings.live(session, v.village.id, start, end, end + days(5))}
+    chief = rows[(v.chief.id, "chief")]
+    assert (chief.contacts_required, chief.points_earned) == (2, 15)
+    later = period_bounds("month", end + days(5))
+    after = {(s.user_id, s.role): s for s in await standings.live(session, v.village.id, *later, later[1] + days(1))}
+    assert after[(v.chief.id, "chief")].contacts_required == 1
+    from household_links import coverage
+
+    assert (await coverage.unit_tally(session, v.neighbourhoods[0], month_of(m0, end + days(5)))).required == 2
+    assert (await coverage.unit_tally(session, v.neighbourhoods[0], month_of(end + days(5), end + days(5)))).required == 1
