@@ -347,6 +347,12 @@ async def test_odd_input_is_a_client_error_never_an_internal_one(api, session, s
             {"id": gid("OrgUnit", v.village.id), "at": at}, token,
         )
         assert body["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}, body
+        # the same value written into the document is the client's error too, not an internal one
+        literal = await api.post(
+            f'query($id: ID!) {{ orgUnit(id: $id) {{ appointments(at: "{at}") {{ edges {{ cursor }} }} }} }}',
+            {"id": gid("OrgUnit", v.village.id)}, token,
+        )
+        assert literal["errors"][0]["extensions"]["code"] in {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"}, literal
 
 
 async def test_living_status_changes_keep_their_history(api, session, settings):
