@@ -39,6 +39,19 @@ async def post(
     )
     session.add(transaction)
     await session.flush()
+    totals: dict[int, int] = {}
+    for leg in legs:
+        totals[leg.account_id] = totals.get(leg.account_id, 0) + leg.points
+    # The household account is locked already; system accounts are locked here, last, and
+    # before the legs go in: their insert moves the village's running totals
+    # (points_village_totals, by trigger), whose row is only ever taken by a transaction
+    # that already holds the system account of that kind of move.
+    for account_id in totals:
+        await session.execute(
+            update(PointsAccount)
+            .where(PointsAccount.id == account_id)
+            .values(balance=PointsAccount.balance + totals[account_id])
+        )
     await session.execute(
         insert(PointsEntry),
         [
@@ -47,16 +60,6 @@ async def post(
             for leg in legs
         ],
     )
-    totals: dict[int, int] = {}
-    for leg in legs:
-        totals[leg.account_id] = totals.get(leg.account_id, 0) + leg.points
-    # The household account is locked already; system accounts are locked here, last.
-    for account_id in totals:
-        await session.execute(
-            update(PointsAccount)
-            .where(PointsAccount.id == account_id)
-            .values(balance=PointsAccount.balance + totals[account_id])
-        )
     return transaction
 
 

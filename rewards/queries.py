@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, literal_column, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pagination import Page, keyset_page
@@ -16,6 +16,7 @@ from models import (
     PointsEntry,
     PointsLot,
     PointsTransaction,
+    PointsVillageTotal,
     Redemption,
     RewardItem,
 )
@@ -129,41 +130,47 @@ async def rules(session: AsyncSession, village_id: int, first: int | None, after
     return await keyset_page(session, stmt, [EarningRule.id], first, after)
 
 
+def _overview_statement():
+    """Everything the overview needs in one round trip, as (part, kind, points, floor) rows:
+    the village's system accounts, its running totals per kind of transaction, what its
+    households hold, and what has expired but not been swept yet. Each part reads a few
+    rows or one index range, whatever the size of the village's history."""
+    village_id, now = bindparam("village_id"), bindparam("now")
+    return union_all(
+        select(literal_column("'account'"), PointsAccount.kind, PointsAccount.balance, PointsAccount.min_balance)
+        .where(PointsAccount.village_id == village_id, PointsAccount.kind != "household"),
+        select(literal_column("'moved'"), PointsVillageTotal.kind, PointsVillageTotal.points, null())
+        .where(PointsVillageTotal.village_id == village_id),
+        select(literal_column("'outstanding'"), null(), func.coalesce(func.sum(PointsAccount.balance), 0), null())
+        .where(PointsAccount.village_id == village_id, PointsAccount.kind == "household"),
+        # live lots past their expiry: one range of ix_points_lots_village_open
+        select(literal_column("'unswept'"), null(), func.coalesce(func.sum(PointsLot.remaining), 0), null())
+        .where(PointsLot.village_id == village_id, PointsLot.remaining > 0, PointsLot.expires_at <= now),
+    )
+
+
+_OVERVIEW = _overview_statement()
+
+
 async def overview(session: AsyncSession, village_id: int, now: datetime) -> dict[str, int | None]:
     """Issued, deducted, redeemed, expired, outstanding, budget and what is left of it."""
-    await ensure_village(session, village_id)
-    system = {
-        kind: (balance, floor)
-        for kind, balance, floor in (
-            await session.execute(
-                select(PointsAccount.kind, PointsAccount.balance, PointsAccount.min_balance)
-                .where(PointsAccount.village_id == village_id, PointsAccount.kind != "household")
-            )
-        ).all()
-    }
+    rows = (await session.execute(_OVERVIEW, {"village_id": village_id, "now": now})).all()
+    if not any(part == "account" for part, *_ in rows):  # the village's points start here
+        await ensure_village(session, village_id)
+        rows = (await session.execute(_OVERVIEW, {"village_id": village_id, "now": now})).all()
+    system: dict[str, tuple[int, int | None]] = {}
+    moved: dict[str, int] = {}
+    outstanding = expired_unswept = 0
+    for part, kind, points, floor in rows:
+        if part == "account":
+            system[kind] = (points, floor)
+        elif part == "moved":
+            moved[kind] = points
+        elif part == "outstanding":
+            outstanding = points
+        else:
+            expired_unswept = points
     issuance_balance, floor = system["issuance"]
-    moved = dict(
-        (
-            await session.execute(
-                select(PointsTransaction.kind, func.sum(PointsEntry.points))
-                .join(PointsEntry, PointsEntry.transaction_id == PointsTransaction.id)
-                .join(PointsAccount, and_(PointsAccount.id == PointsEntry.account_id,
-                                          PointsAccount.kind == "household"))
-                .where(PointsTransaction.village_id == village_id)
-                .group_by(PointsTransaction.kind)
-            )
-        ).all()
-    )
-    outstanding = await session.scalar(
-        select(func.coalesce(func.sum(PointsAccount.balance), 0)).where(
-            PointsAccount.village_id == village_id, PointsAccount.kind == "household"
-        )
-    )
-    expired_unswept = await session.scalar(
-        select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
-            PointsLot.village_id == village_id, PointsLot.remaining > 0, PointsLot.expires_at <= now
-        )
-    )
     budget = None if floor is None else -floor
     return {
         "issued": int(moved.get("award", 0) + moved.get("reversal", 0)),
