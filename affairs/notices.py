@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import BigInteger, DateTime, String, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from affairs.errors import AffairsError, AffairsErrorCode, clean_text, invalid, not_found
@@ -171,6 +171,34 @@ def visible_to_resident(village_id: int, household_unit_path: str, now: datetime
         Notice.status == "published",
         Notice.published_at <= now,
         in_audience(household_unit_path),
+    )
+
+
+# What a resident sees, built once: bind `village_id`, `unit_path` (the household's unit)
+# and `now`; `resident_id` too for what they have not read.
+VISIBLE_TO_READER = visible_to_resident(
+    bindparam("village_id", type_=BigInteger), bindparam("unit_path", type_=String),
+    bindparam("now", type_=DateTime(timezone=True)),
+)
+_UNREAD_COUNT = (
+    select(func.count()).select_from(Notice)
+    .where(VISIBLE_TO_READER, ~exists().where(
+        NoticeReceipt.notice_id == Notice.id,
+        NoticeReceipt.resident_id == bindparam("resident_id", type_=BigInteger),
+    ))
+)
+
+
+def reader_params(village_id: int, household_unit_path: str, now: datetime) -> dict:
+    return {"village_id": village_id, "unit_path": household_unit_path, "now": now}
+
+
+async def unread_count(
+    session: AsyncSession, village_id: int, household_unit_path: str, resident_id: int, now: datetime
+) -> int:
+    """How many of the notices a resident sees they have not read."""
+    return await session.scalar(
+        _UNREAD_COUNT, {**reader_params(village_id, household_unit_path, now), "resident_id": resident_id}
     )
 
 

@@ -13,7 +13,7 @@ from affairs import accounts, cadence, notices, questions, reach, reading
 from affairs.visibility import may_see_accounts
 from affairs.errors import AffairsError, AffairsErrorCode, invalid, not_found
 from app.errors import Forbidden
-from app.pagination import keyset_page
+from app.pagination import Keyset, keyset_page
 from grid import access
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import AccountEntry as EntryRow
@@ -109,6 +109,15 @@ async def notices_query(
     ctx = info.context
     viewer = await ctx.require_viewer()
     manageable = False
+    if village_id is None and not unread_only and category is None and not (search or "").strip():
+        # a resident's plain list, the home screen's: its statement is built once
+        reader = reader_of(viewer)
+        async with ctx.db() as session:
+            page = await _RESIDENT_NOTICES.page(
+                session, notices.reader_params(reader.village_id, reader.household_unit_path, ctx.now()),
+                first, after,
+            )
+        return await _notice_connection(ctx, page, manageable)
     async with ctx.db() as session:
         stmt = select(NoticeRow, NoticeRow.pinned, _published_key(), NoticeRow.id)
         if village_id is None:
@@ -131,6 +140,10 @@ async def notices_query(
             session, stmt, [NoticeRow.pinned, _published_key(), NoticeRow.id], first, after,
             descending=True,
         )
+    return await _notice_connection(ctx, page, manageable)
+
+
+async def _notice_connection(ctx, page, manageable: bool) -> relay.Connection[Notice]:
     revisions = await ctx.loaders.notice_revision.load_many([r[0].id for r in page.rows])
     return connection(
         [Notice.from_rows(r[0], rev, manageable) for r, rev in zip(page.rows, revisions, strict=True)], page
@@ -141,6 +154,13 @@ def _published_key():
     return func.coalesce(NoticeRow.published_at, NoticeRow.created_at)
 
 
+# pinned first, then newest
+_RESIDENT_NOTICES = Keyset(
+    select(NoticeRow, NoticeRow.pinned, _published_key(), NoticeRow.id).where(notices.VISIBLE_TO_READER),
+    [NoticeRow.pinned, _published_key(), NoticeRow.id], descending=True,
+)
+
+
 async def unread_notice_count(info: Info) -> int:
     ctx = info.context
     viewer = await ctx.require_viewer()
@@ -148,11 +168,8 @@ async def unread_notice_count(info: Info) -> int:
         return 0
     reader = reader_of(viewer)
     async with ctx.db() as session:
-        return await session.scalar(
-            select(func.count()).select_from(NoticeRow).where(
-                notices.visible_to_resident(reader.village_id, reader.household_unit_path, ctx.now()),
-                notices.unread_by(reader.resident_id),
-            )
+        return await notices.unread_count(
+            session, reader.village_id, reader.household_unit_path, reader.resident_id, ctx.now()
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
@@ -155,22 +155,27 @@ async def spendable(session: AsyncSession, account_id: int, now: datetime) -> in
     )
 
 
-async def household_summary(session: AsyncSession, household_id: int, now: datetime):
-    """(account_id, lifetime_earned, spendable) of a household in one statement; None
-    before its first points."""
+def _household_summary_statement():
     live = (
         select(func.coalesce(func.sum(PointsLot.remaining), 0))
         .where(
             PointsLot.account_id == PointsAccount.id,
             PointsLot.remaining > 0,
-            or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
+            or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > bindparam("now")),
         )
         .scalar_subquery()
     )
+    return select(
+        PointsAccount.id.label("account_id"), PointsAccount.lifetime_earned, live.label("spendable")
+    ).where(PointsAccount.household_id == bindparam("household_id"))
+
+
+_HOUSEHOLD_SUMMARY = _household_summary_statement()
+
+
+async def household_summary(session: AsyncSession, household_id: int, now: datetime):
+    """(account_id, lifetime_earned, spendable) of a household in one statement; None
+    before its first points."""
     return (
-        await session.execute(
-            select(PointsAccount.id.label("account_id"), PointsAccount.lifetime_earned,
-                   live.label("spendable"))
-            .where(PointsAccount.household_id == household_id)
-        )
+        await session.execute(_HOUSEHOLD_SUMMARY, {"household_id": household_id, "now": now})
     ).one_or_none()

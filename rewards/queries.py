@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, literal_column, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.pagination import Page, keyset_page
+from app.pagination import Keyset, Page, keyset_page
 from models import (
     EarningRule,
     EarningRuleVersion,
@@ -41,20 +41,28 @@ async def expiring_soon(session: AsyncSession, account_id: int, days: int, now: 
 
 
 def entry_rows(account_id: int | None = None):
-    """A household's legs with their transaction: (entry, transaction, id) rows."""
-    stmt = select(PointsEntry, PointsTransaction, PointsEntry.id).join(
-        PointsTransaction, PointsTransaction.id == PointsEntry.transaction_id
-    )
+    """A household's legs with what the API shows of their transaction, as rows with
+    `id, points, created_at, reason, kind, resident_id` and the sort key last."""
+    stmt = select(
+        PointsEntry.id, PointsEntry.points, PointsEntry.created_at,
+        PointsTransaction.reason, PointsTransaction.kind, PointsTransaction.resident_id,
+        PointsEntry.id.label("key"),
+    ).join(PointsTransaction, PointsTransaction.id == PointsEntry.transaction_id)
     if account_id is not None:
         stmt = stmt.where(PointsEntry.account_id == account_id)
     return stmt
+
+
+_ACCOUNT_ENTRIES = Keyset(
+    entry_rows().where(PointsEntry.account_id == bindparam("account_id")), [PointsEntry.id], descending=True
+)
 
 
 async def account_entries(
     session: AsyncSession, account_id: int, first: int | None, after: str | None
 ) -> Page:
     """Newest first."""
-    return await keyset_page(session, entry_rows(account_id), [PointsEntry.id], first, after, descending=True)
+    return await _ACCOUNT_ENTRIES.page(session, {"account_id": account_id}, first, after)
 
 
 async def ledger(
