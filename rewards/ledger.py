@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import BigInteger, bindparam, column, func, insert, or_, select, update, values
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
 from rewards.accounts import system_account
@@ -29,9 +31,10 @@ async def post(
     session: AsyncSession, *, village_id: int, kind: str, reason: str, legs: list[Leg], now: datetime,
     actor_user_id: int | None = None, household_id: int | None = None, resident_id: int | None = None,
     rule_version_id: int | None = None, redemption_id: int | None = None,
-    reverses_id: int | None = None, source: str | None = None,
+    reverses_id: int | None = None, source: str | None = None, earned: dict[int, int] | None = None,
 ) -> PointsTransaction:
-    """Record a transaction and its legs, and move the cached balances by the legs."""
+    """Record a transaction and its legs, and move the cached balances by the legs (and
+    `lifetime_earned` of the accounts in `earned` by their points)."""
     transaction = PointsTransaction(
         village_id=village_id, kind=kind, reason=reason, actor_user_id=actor_user_id,
         household_id=household_id, resident_id=resident_id, rule_version_id=rule_version_id,
@@ -42,38 +45,67 @@ async def post(
     totals: dict[int, int] = {}
     for leg in legs:
         totals[leg.account_id] = totals.get(leg.account_id, 0) + leg.points
+    earned = earned or {}
     # The household account is locked already; system accounts are locked here, last, and
     # before the legs go in: their insert moves the village's running totals
     # (points_village_totals, by trigger), whose row is only ever taken by a transaction
     # that already holds the system account of that kind of move.
-    for account_id in totals:
-        await session.execute(
-            update(PointsAccount)
-            .where(PointsAccount.id == account_id)
-            .values(balance=PointsAccount.balance + totals[account_id])
-        )
+    moves = values(
+        column("id", BigInteger), column("points", BigInteger), column("earned", BigInteger), name="moves"
+    ).data([(account_id, points, earned.get(account_id, 0)) for account_id, points in sorted(totals.items())])
     await session.execute(
-        insert(PointsEntry),
-        [
+        update(PointsAccount)
+        .where(PointsAccount.id == moves.c.id)
+        .values(balance=PointsAccount.balance + moves.c.points,
+                lifetime_earned=PointsAccount.lifetime_earned + moves.c.earned)
+        .execution_options(synchronize_session=False)
+    )
+    for account_id, points in totals.items():  # what the session already holds moves too
+        _moved(session, account_id, points, earned.get(account_id, 0))
+    await session.execute(
+        insert(PointsEntry).values([
             {"transaction_id": transaction.id, "village_id": village_id, "account_id": leg.account_id,
              "lot_id": leg.lot_id, "points": leg.points, "created_at": now}
             for leg in legs
-        ],
+        ])
     )
     return transaction
 
 
-async def take_from_budget(session: AsyncSession, village_id: int, points: int) -> PointsAccount:
-    """Reserve `points` of the village's budget: a guarded update on the issuance account,
-    so concurrent awards can never issue more than the budget together."""
-    issuance = await system_account(session, village_id, "issuance")
-    allowed = await session.scalar(
-        select(PointsAccount.id).where(
-            PointsAccount.id == issuance.id,
-            or_(PointsAccount.min_balance.is_(None), PointsAccount.balance - points >= PointsAccount.min_balance),
-        ).with_for_update()
+def _moved(session: AsyncSession, account_id: int, points: int, earned: int) -> None:
+    """Keep an account loaded in the session in step with an UPDATE that moved it."""
+    account = session.identity_map.get(identity_key(PointsAccount, account_id))
+    if account is None:
+        return
+    loaded = account.__dict__
+    if "balance" in loaded:
+        set_committed_value(account, "balance", loaded["balance"] + points)
+    if earned and "lifetime_earned" in loaded:
+        set_committed_value(account, "lifetime_earned", loaded["lifetime_earned"] + earned)
+
+
+_LOCK_BUDGET = (
+    select(PointsAccount)
+    .where(
+        PointsAccount.village_id == bindparam("village_id"),
+        PointsAccount.kind == "issuance",
+        or_(PointsAccount.min_balance.is_(None),
+            PointsAccount.balance - bindparam("points") >= PointsAccount.min_balance),
     )
-    if allowed is None:
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+async def take_from_budget(session: AsyncSession, village_id: int, points: int) -> PointsAccount:
+    """Reserve `points` of the village's budget: a guarded lock on the issuance account,
+    so concurrent awards can never issue more than the budget together."""
+    params = {"village_id": village_id, "points": points}
+    issuance = await session.scalar(_LOCK_BUDGET, params)
+    if issuance is None:  # no budget left, or the village's first movement of points
+        await system_account(session, village_id, "issuance")
+        issuance = await session.scalar(_LOCK_BUDGET, params)
+    if issuance is None:
         raise RewardsError(RewardsErrorCode.BUDGET_EXHAUSTED, "本村积分预算已用完")
     return issuance
 
@@ -91,23 +123,24 @@ async def open_lot(
     return lot
 
 
+_LIVE_LOTS = (
+    select(PointsLot.id, PointsLot.remaining)
+    .where(
+        PointsLot.account_id == bindparam("account_id"),
+        PointsLot.remaining > 0,
+        or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > bindparam("now")),
+    )
+    .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.id)
+    .with_for_update()
+)
+
+
 async def draw(
     session: AsyncSession, account_id: int, points: int, now: datetime, *, partial: bool = False
 ) -> list[Leg]:
     """Take `points` from the account's live lots, soonest-expiring first, as debit legs.
     Short of points: INSUFFICIENT_POINTS, or with `partial` whatever there is."""
-    lots = (
-        await session.execute(
-            select(PointsLot.id, PointsLot.remaining)
-            .where(
-                PointsLot.account_id == account_id,
-                PointsLot.remaining > 0,
-                or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
-            )
-            .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.id)
-            .with_for_update()
-        )
-    ).all()
+    lots = (await session.execute(_LIVE_LOTS, {"account_id": account_id, "now": now})).all()
     legs: list[Leg] = []
     wanted = points
     for lot_id, remaining in lots:
@@ -118,21 +151,37 @@ async def draw(
         wanted -= taken
     if wanted and not partial:
         raise RewardsError(RewardsErrorCode.INSUFFICIENT_POINTS, "积分不足")
-    for leg in legs:
-        await session.execute(
-            update(PointsLot).where(PointsLot.id == leg.lot_id).values(remaining=PointsLot.remaining + leg.points)
-        )
+    await _move_lots(session, legs)
     return legs
 
 
 async def return_to_lots(session: AsyncSession, legs: list[Leg]) -> list[Leg]:
     """The opposite of `draw`: credit legs back into the lots the points came from."""
     back = [Leg(leg.account_id, -leg.points, leg.lot_id) for leg in legs]
-    for leg in back:
-        await session.execute(
-            update(PointsLot).where(PointsLot.id == leg.lot_id).values(remaining=PointsLot.remaining + leg.points)
-        )
+    await _move_lots(session, back)
     return back
+
+
+async def _move_lots(session: AsyncSession, legs: list[Leg]) -> None:
+    """Move each leg's lot `remaining` by the leg's points, in one statement."""
+    moves: dict[int, int] = {}
+    for leg in legs:
+        moves[leg.lot_id] = moves.get(leg.lot_id, 0) + leg.points
+    if not moves:
+        return
+    rows = values(column("id", BigInteger), column("points", BigInteger), name="moves").data(
+        sorted(moves.items())
+    )
+    await session.execute(
+        update(PointsLot)
+        .where(PointsLot.id == rows.c.id)
+        .values(remaining=PointsLot.remaining + rows.c.points)
+        .execution_options(synchronize_session=False)
+    )
+    for lot_id, points in moves.items():  # what the session already holds moves too
+        lot = session.identity_map.get(identity_key(PointsLot, lot_id))
+        if lot is not None and "remaining" in lot.__dict__:
+            set_committed_value(lot, "remaining", lot.__dict__["remaining"] + points)
 
 
 async def legs_of(session: AsyncSession, transaction_id: int, account_id: int) -> list[Leg]:
