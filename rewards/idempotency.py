@@ -26,7 +26,7 @@ _RECORD = select(IdempotencyRecord).where(
     IdempotencyRecord.key == bindparam("key"),
 )
 _REMEMBER = (
-    insert(IdempotencyRecord)
+    insert(IdempotencyRecord.__table__)  # Core: bound as one row, not an ORM bulk insert
     .values({
         column: bindparam(column)
         for column in ("user_id", "operation", "key", "request_hash", "result_id", "error_code", "error_message")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, bindparam, column, func, insert, or_, select, update, values
+from sqlalchemy import BigInteger, DateTime, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
@@ -25,6 +26,45 @@ class Leg:
     account_id: int
     points: int
     lot_id: int | None = None
+
+
+def _moves(*names: str):
+    """`unnest(:name, …) AS moves(name, …)`: rows of ids and amounts bound as arrays, so
+    that a statement moving any number of rows is built and compiled once."""
+    arrays = (bindparam(name, type_=ARRAY(BigInteger)) for name in names)
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="moves")
+
+
+_ACCOUNT_MOVES = _moves("account_ids", "deltas", "earned_deltas")
+_MOVE_ACCOUNTS = (
+    update(PointsAccount)
+    .where(PointsAccount.id == _ACCOUNT_MOVES.c.account_ids)
+    .values(balance=PointsAccount.balance + _ACCOUNT_MOVES.c.deltas,
+            lifetime_earned=PointsAccount.lifetime_earned + _ACCOUNT_MOVES.c.earned_deltas)
+    .execution_options(synchronize_session=False)
+)
+_LOT_MOVES = _moves("lot_ids", "deltas")
+_MOVE_LOTS = (
+    update(PointsLot)
+    .where(PointsLot.id == _LOT_MOVES.c.lot_ids)
+    .values(remaining=PointsLot.remaining + _LOT_MOVES.c.deltas)
+    .execution_options(synchronize_session=False)
+)
+
+
+_LEGS = (
+    func.unnest(*(bindparam(name, type_=ARRAY(BigInteger)) for name in ("leg_accounts", "leg_lots", "leg_points")))
+    .table_valued("account_id", "lot_id", "points", with_ordinality="n")
+    .render_derived(name="legs")
+)
+_INSERT_LEGS = insert(PointsEntry.__table__).from_select(  # Core: bound as one row, not a bulk insert
+    ["transaction_id", "village_id", "account_id", "lot_id", "points", "created_at"],
+    select(
+        bindparam("leg_transaction", type_=BigInteger), bindparam("leg_village", type_=BigInteger),
+        _LEGS.c.account_id, _LEGS.c.lot_id, _LEGS.c.points,
+        bindparam("leg_time", type_=DateTime(timezone=True)),
+    ).order_by(_LEGS.c.n),
+)
 
 
 async def post(
@@ -50,24 +90,20 @@ async def post(
     # before the legs go in: their insert moves the village's running totals
     # (points_village_totals, by trigger), whose row is only ever taken by a transaction
     # that already holds the system account of that kind of move.
-    moves = values(
-        column("id", BigInteger), column("points", BigInteger), column("earned", BigInteger), name="moves"
-    ).data([(account_id, points, earned.get(account_id, 0)) for account_id, points in sorted(totals.items())])
+    ids = sorted(totals)
     await session.execute(
-        update(PointsAccount)
-        .where(PointsAccount.id == moves.c.id)
-        .values(balance=PointsAccount.balance + moves.c.points,
-                lifetime_earned=PointsAccount.lifetime_earned + moves.c.earned)
-        .execution_options(synchronize_session=False)
+        _MOVE_ACCOUNTS,
+        {"account_ids": ids, "deltas": [totals[i] for i in ids], "earned_deltas": [earned.get(i, 0) for i in ids]},
     )
     for account_id, points in totals.items():  # what the session already holds moves too
         _moved(session, account_id, points, earned.get(account_id, 0))
     await session.execute(
-        insert(PointsEntry).values([
-            {"transaction_id": transaction.id, "village_id": village_id, "account_id": leg.account_id,
-             "lot_id": leg.lot_id, "points": leg.points, "created_at": now}
-            for leg in legs
-        ])
+        _INSERT_LEGS,
+        {
+            "leg_transaction": transaction.id, "leg_village": village_id, "leg_time": now,
+            "leg_accounts": [leg.account_id for leg in legs], "leg_lots": [leg.lot_id for leg in legs],
+            "leg_points": [leg.points for leg in legs],
+        },
     )
     return transaction
 
@@ -169,15 +205,8 @@ async def _move_lots(session: AsyncSession, legs: list[Leg]) -> None:
         moves[leg.lot_id] = moves.get(leg.lot_id, 0) + leg.points
     if not moves:
         return
-    rows = values(column("id", BigInteger), column("points", BigInteger), name="moves").data(
-        sorted(moves.items())
-    )
-    await session.execute(
-        update(PointsLot)
-        .where(PointsLot.id == rows.c.id)
-        .values(remaining=PointsLot.remaining + rows.c.points)
-        .execution_options(synchronize_session=False)
-    )
+    ids = sorted(moves)
+    await session.execute(_MOVE_LOTS, {"lot_ids": ids, "deltas": [moves[i] for i in ids]})
     for lot_id, points in moves.items():  # what the session already holds moves too
         lot = session.identity_map.get(identity_key(PointsLot, lot_id))
         if lot is not None and "remaining" in lot.__dict__:
