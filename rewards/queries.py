@@ -140,17 +140,15 @@ async def rules(session: AsyncSession, village_id: int, first: int | None, after
 
 def _overview_statement():
     """Everything the overview needs in one round trip, as (part, kind, points, floor) rows:
-    the village's system accounts, its running totals per kind of transaction, what its
-    households hold, and what has expired but not been swept yet. Each part reads a few
-    rows or one index range, whatever the size of the village's history."""
+    the village's system accounts, its running totals per kind of transaction, and what has
+    expired but not been swept yet. Each part reads a few rows or one index range, whatever
+    the size of the village's history or the number of its households."""
     village_id, now = bindparam("village_id"), bindparam("now")
     return union_all(
         select(literal_column("'account'"), PointsAccount.kind, PointsAccount.balance, PointsAccount.min_balance)
         .where(PointsAccount.village_id == village_id, PointsAccount.kind != "household"),
         select(literal_column("'moved'"), PointsVillageTotal.kind, PointsVillageTotal.points, null())
         .where(PointsVillageTotal.village_id == village_id),
-        select(literal_column("'outstanding'"), null(), func.coalesce(func.sum(PointsAccount.balance), 0), null())
-        .where(PointsAccount.village_id == village_id, PointsAccount.kind == "household"),
         # live lots past their expiry: one range of ix_points_lots_village_open
         select(literal_column("'unswept'"), null(), func.coalesce(func.sum(PointsLot.remaining), 0), null())
         .where(PointsLot.village_id == village_id, PointsLot.remaining > 0, PointsLot.expires_at <= now),
@@ -168,16 +166,17 @@ async def overview(session: AsyncSession, village_id: int, now: datetime) -> dic
         rows = (await session.execute(_OVERVIEW, {"village_id": village_id, "now": now})).all()
     system: dict[str, tuple[int, int | None]] = {}
     moved: dict[str, int] = {}
-    outstanding = expired_unswept = 0
+    expired_unswept = 0
     for part, kind, points, floor in rows:
         if part == "account":
             system[kind] = (points, floor)
         elif part == "moved":
             moved[kind] = points
-        elif part == "outstanding":
-            outstanding = points
         else:
             expired_unswept = points
+    # What the households hold is the sum of everything that moved through their legs: a
+    # household's legs are posted in its own village (`rewards check` holds both to it).
+    outstanding = sum(moved.values())
     issuance_balance, floor = system["issuance"]
     budget = None if floor is None else -floor
     return {
