@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,7 +99,13 @@ class Keyset:
     changes per call): the first page and the pages after a cursor are built once too, so
     a request only binds values; nothing is rebuilt or re-keyed per call."""
 
-    def __init__(self, stmt: Select, order_by: list, *, descending: bool = False) -> None:
+    def __init__(
+        self, stmt: Select, order_by: list, *, descending: bool = False,
+        decorate: Callable[[Select], Select] | None = None,
+    ) -> None:
+        """`decorate`, if given, wraps the page's statement (ordered and limited) in the one
+        that runs: to join what each row of the page needs after the page is cut, not
+        before. What it returns must end in the sort key's columns, in page order."""
         self.order_by = order_by
         key = tuple_(*order_by)
         after = tuple_(*(bindparam(f"_after_{i}", type_=c.type) for i, c in enumerate(order_by)))
@@ -107,6 +113,8 @@ class Keyset:
         limit = bindparam("_limit", type_=Integer)
         self.first = stmt.order_by(*ordering).limit(limit)
         self.after = stmt.where(key < after if descending else key > after).order_by(*ordering).limit(limit)
+        if decorate is not None:
+            self.first, self.after = decorate(self.first), decorate(self.after)
 
     async def page(
         self, session: AsyncSession, params: dict[str, Any], first: int | None, after: str | None
