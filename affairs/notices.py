@@ -8,7 +8,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import BigInteger, DateTime, String, and_, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from affairs.errors import AffairsError, AffairsErrorCode, clean_text, invalid, not_found
@@ -157,20 +158,59 @@ async def withdraw_notice(session: AsyncSession, notice: Notice, now: datetime) 
     return notice
 
 
-def in_audience(household_unit_path: str):
-    """The notice's audience includes a household whose unit has this path."""
-    return exists().where(
-        NoticeAudience.notice_id == Notice.id,
-        func.starts_with(household_unit_path, NoticeAudience.unit_path),
-    )
+def ancestor_paths(unit_path: str) -> list[str]:
+    """The paths of a unit and of every unit above it: "/1/7/9/" → "/1/", "/1/7/", "/1/7/9/"."""
+    parts = unit_path.strip("/").split("/")
+    return ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
 
 
-def visible_to_resident(village_id: int, household_unit_path: str, now: datetime):
+def in_audience(household_unit_path: str, *, unit_paths=None):
+    """The notice's audience includes a household whose unit has this path: an audience
+    unit is the household's unit or one above it. Matching the audience's paths against
+    that short list (rather than testing each audience path as a prefix) lets PostgreSQL
+    probe each notice's audience by its key, instead of scanning every audience row of the
+    county."""
+    if unit_paths is None:
+        matches = NoticeAudience.unit_path.in_(ancestor_paths(household_unit_path))
+    else:  # bound per call, as an array
+        matches = NoticeAudience.unit_path == any_(unit_paths)
+    return exists().where(NoticeAudience.notice_id == Notice.id, matches)
+
+
+def visible_to_resident(village_id: int, household_unit_path: str | None, now: datetime, *, unit_paths=None):
     return and_(
         Notice.village_id == village_id,
         Notice.status == "published",
         Notice.published_at <= now,
-        in_audience(household_unit_path),
+        in_audience(household_unit_path, unit_paths=unit_paths),
+    )
+
+
+# What a resident sees, built once: bind `village_id`, `unit_paths` (the ancestor paths of
+# the household's unit) and `now`; `resident_id` too for what they have not read.
+VISIBLE_TO_READER = visible_to_resident(
+    bindparam("village_id", type_=BigInteger), None, bindparam("now", type_=DateTime(timezone=True)),
+    unit_paths=bindparam("unit_paths", type_=ARRAY(String)),
+)
+_UNREAD_COUNT = (
+    select(func.count()).select_from(Notice)
+    .where(VISIBLE_TO_READER, ~exists().where(
+        NoticeReceipt.notice_id == Notice.id,
+        NoticeReceipt.resident_id == bindparam("resident_id", type_=BigInteger),
+    ))
+)
+
+
+def reader_params(village_id: int, household_unit_path: str, now: datetime) -> dict:
+    return {"village_id": village_id, "unit_paths": ancestor_paths(household_unit_path), "now": now}
+
+
+async def unread_count(
+    session: AsyncSession, village_id: int, household_unit_path: str, resident_id: int, now: datetime
+) -> int:
+    """How many of the notices a resident sees they have not read."""
+    return await session.scalar(
+        _UNREAD_COUNT, {**reader_params(village_id, household_unit_path, now), "resident_id": resident_id}
     )
 
 

@@ -86,15 +86,14 @@ async def finish_read(
             household_id=read.household_id, read_at=now, seconds=seconds,
         )
         .on_conflict_do_nothing(index_elements=["notice_id", "resident_id"])
-        .returning(NoticeReceipt.id)
+        .returning(NoticeReceipt)
     )
-    receipt_id = created.scalar_one_or_none()
-    if receipt_id is None:  # another read of the same notice finished first
+    receipt = created.scalar_one_or_none()
+    if receipt is None:  # another read of the same notice finished first
         raise AffairsError(AffairsErrorCode.ALREADY_READ, "已经读过了", field="readId")
     outcomes = await award_for_event(
         session, village_id=read.village_id, event_type=EVENT, household_id=read.household_id,
         resident_id=read.resident_id, source=f"notice:{read.notice_id}",
         actor_user_id=reader.user_id, now=now,
     )
-    receipt = await session.get(NoticeReceipt, receipt_id)
     return receipt, sum(outcome.points for outcome in outcomes)

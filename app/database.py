@@ -19,7 +19,13 @@ def create_engine(url: str, settings: Settings, **kwargs) -> AsyncEngine:
         async_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it cost a round trip on every checkout, i.e. on every request. A
+        # connection that died while idle (PostgreSQL restarted, a proxy dropped it) fails
+        # its first statement instead; SQLAlchemy recognises asyncpg's disconnect errors,
+        # discards that connection and every older one in the pool, so one request gets
+        # an error and the next ones reconnect. `pool_recycle` replaces connections before
+        # the idle timeouts of proxies and firewalls (usually an hour or more) can cut them.
+        pool_recycle=settings.db_pool_recycle_seconds,
         connect_args={
             "server_settings": {
                 "timezone": "UTC",

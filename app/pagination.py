@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -92,6 +92,45 @@ async def keyset_page(
     rows = rows[:size]
     width = len(order_by)
     return Page(rows, [_encode(tuple(r[-width:])) for r in rows], has_next)
+
+
+class Keyset:
+    """`keyset_page` for a statement built once (at import, with `bindparam()`s for what
+    changes per call): the first page and the pages after a cursor are built once too, so
+    a request only binds values; nothing is rebuilt or re-keyed per call."""
+
+    def __init__(
+        self, stmt: Select, order_by: list, *, descending: bool = False,
+        decorate: Callable[[Select], Select] | None = None,
+    ) -> None:
+        """`decorate`, if given, wraps the page's statement (ordered and limited) in the one
+        that runs: to join what each row of the page needs after the page is cut, not
+        before. What it returns must end in the sort key's columns, in page order."""
+        self.order_by = order_by
+        key = tuple_(*order_by)
+        after = tuple_(*(bindparam(f"_after_{i}", type_=c.type) for i, c in enumerate(order_by)))
+        ordering = [c.desc() for c in order_by] if descending else order_by
+        limit = bindparam("_limit", type_=Integer)
+        self.first = stmt.order_by(*ordering).limit(limit)
+        self.after = stmt.where(key < after if descending else key > after).order_by(*ordering).limit(limit)
+        if decorate is not None:
+            self.first, self.after = decorate(self.first), decorate(self.after)
+
+    async def page(
+        self, session: AsyncSession, params: dict[str, Any], first: int | None, after: str | None
+    ) -> Page:
+        size = page_size(first)
+        params = {**params, "_limit": size + 1}
+        stmt = self.first
+        if after is not None:
+            values = _decode(after, self.order_by)
+            params.update((f"_after_{i}", v) for i, v in enumerate(values))
+            stmt = self.after
+        rows = list((await session.execute(stmt, params)).all())
+        has_next = len(rows) > size
+        rows = rows[:size]
+        width = len(self.order_by)
+        return Page(rows, [_encode(tuple(r[-width:])) for r in rows], has_next)
 
 
 async def first_pages(

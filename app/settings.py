@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Path(".data")
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_recycle_seconds: int = Field(default=1800, ge=60)
     db_lock_timeout_ms: int = Field(default=3000, ge=100)
     db_statement_timeout_ms: int = Field(default=15000, ge=100)
 

@@ -4,7 +4,7 @@ plain SQLAlchemy and asyncpg calls are timed against the same database.
 
 - documents: a GraphQL request that touches no table, then growing parts of the home screen;
 - one statement: the same lookup through the ORM (entity, column), Core and raw asyncpg;
-- a session per request: checkout (with and without the pool's pre-ping), BEGIN, one
+- a session per request: checkout (as served, without the pool's pre-ping, and with it), BEGIN, one
   statement, ROLLBACK, as every request that reads does.
 
 Run by bench/run.py after the load phases; on its own:
@@ -108,17 +108,17 @@ async def anatomy(url: str, users: list[int], n: int = 200) -> list[dict]:
             async with factory() as session:
                 await session.scalar(text("SELECT 1"))
 
-        rows.append({"what": "session per request (pool_pre_ping=True, as served): checkout, ping, "
-                             "BEGIN, SELECT 1, ROLLBACK", "statements": 1,
+        rows.append({"what": "session per request (as served, no pre-ping): checkout, BEGIN, SELECT 1, "
+                             "ROLLBACK", "statements": 1,
                      "cpu_ms": await _cpu_per_call(lambda: session_round(sessions), 5 * n)})
-        unpinged = create_async_engine(async_url(url), pool_size=settings.db_pool_size, pool_pre_ping=False,
-                                       connect_args={"server_settings": {"timezone": "UTC"}})
+        pinged = create_async_engine(async_url(url), pool_size=settings.db_pool_size, pool_pre_ping=True,
+                                     connect_args={"server_settings": {"timezone": "UTC"}})
         try:
-            factory = create_sessionmaker(unpinged)
-            rows.append({"what": "session per request, pool_pre_ping=False", "statements": 1,
+            factory = create_sessionmaker(pinged)
+            rows.append({"what": "session per request, pool_pre_ping=True (served before 348a924)", "statements": 1,
                          "cpu_ms": await _cpu_per_call(lambda: session_round(factory), 5 * n)})
         finally:
-            await unpinged.dispose()
+            await pinged.dispose()
     finally:
         await engine.dispose()
     return rows

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, bindparam, false, func, or_, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from models import Appointment, Household, HouseholdMembership, OrgUnit, User
@@ -71,41 +73,56 @@ def within(path_column, roots: list[str]) -> ColumnElement[bool]:
     return or_(false(), *(subtree(path_column, root) for root in roots))
 
 
+def _viewer_statement():
+    """The user with their household and, aggregated in a lateral join, the roles they hold
+    at `now` (in appointment order): one round trip, built once."""
+    user_id, now = bindparam("user_id"), bindparam("now")
+    unit = aliased(OrgUnit, name="grant_units")
+    grants = (
+        select(
+            func.array_agg(aggregate_order_by(Appointment.role, Appointment.id)).label("roles"),
+            func.array_agg(aggregate_order_by(Appointment.unit_id, Appointment.id)).label("unit_ids"),
+            func.array_agg(aggregate_order_by(unit.path, Appointment.id)).label("unit_paths"),
+            func.array_agg(aggregate_order_by(unit.village_id, Appointment.id)).label("village_ids"),
+        )
+        .join(unit, unit.id == Appointment.unit_id)
+        .where(
+            Appointment.user_id == User.id,
+            Appointment.valid_from <= now,
+            or_(Appointment.valid_to.is_(None), Appointment.valid_to > now),
+        )
+        .lateral("grants")
+    )
+    return (
+        select(
+            User.id, User.display_name, User.resident_id,
+            HouseholdMembership.household_id, Household.village_id,
+            OrgUnit.path.label("household_unit_path"),
+            grants.c.roles, grants.c.unit_ids, grants.c.unit_paths, grants.c.village_ids,
+        )
+        .outerjoin(
+            HouseholdMembership,
+            and_(
+                HouseholdMembership.resident_id == User.resident_id,
+                HouseholdMembership.valid_to.is_(None),
+            ),
+        )
+        .outerjoin(Household, Household.id == HouseholdMembership.household_id)
+        .outerjoin(OrgUnit, OrgUnit.id == Household.unit_id)
+        .join(grants, true())
+        .where(User.id == user_id, User.is_active)
+    )
+
+
+_VIEWER = _viewer_statement()
+
+
 async def load_viewer(session: AsyncSession, user_id: int, now: datetime) -> Viewer | None:
     """The viewer for an access token's user, or None if that user is gone or disabled."""
-    row = (
-        await session.execute(
-            select(
-                User.id, User.display_name, User.resident_id,
-                HouseholdMembership.household_id, Household.village_id,
-                OrgUnit.path.label("household_unit_path"),
-            )
-            .outerjoin(
-                HouseholdMembership,
-                and_(
-                    HouseholdMembership.resident_id == User.resident_id,
-                    HouseholdMembership.valid_to.is_(None),
-                ),
-            )
-            .outerjoin(Household, Household.id == HouseholdMembership.household_id)
-            .outerjoin(OrgUnit, OrgUnit.id == Household.unit_id)
-            .where(User.id == user_id, User.is_active)
-        )
-    ).one_or_none()
+    row = (await session.execute(_VIEWER, {"user_id": user_id, "now": now})).one_or_none()
     if row is None:
         return None
-    grants = (
-        await session.execute(
-            select(Appointment.role, Appointment.unit_id, OrgUnit.path, OrgUnit.village_id)
-            .join(OrgUnit, OrgUnit.id == Appointment.unit_id)
-            .where(
-                Appointment.user_id == user_id,
-                Appointment.valid_from <= now,
-                or_(Appointment.valid_to.is_(None), Appointment.valid_to > now),
-            )
-            .order_by(Appointment.id)
-        )
-    ).all()
+    grants = zip(row.roles, row.unit_ids, row.unit_paths, row.village_ids, strict=True) if row.roles else ()
     return Viewer(
         user_id=row.id,
         display_name=row.display_name,
@@ -113,5 +130,5 @@ async def load_viewer(session: AsyncSession, user_id: int, now: datetime) -> Vie
         household_id=row.household_id,
         village_id=row.village_id,
         household_unit_path=row.household_unit_path,
-        grants=tuple(Grant(g.role, g.unit_id, g.path, g.village_id) for g in grants),
+        grants=tuple(Grant(*grant) for grant in grants),
     )

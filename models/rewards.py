@@ -126,6 +126,19 @@ class PointsEntry(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class PointsVillageTotal(Base):
+    """What a village's household legs add up to per kind of transaction (award, redemption,
+    …): a running total kept by a trigger on `points_entries` in the transaction that posts
+    the legs, so the village overview reads a handful of rows instead of its whole history.
+    `village rewards check` recomputes it from the ledger."""
+
+    __tablename__ = "points_village_totals"
+
+    village_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    points: Mapped[int] = mapped_column(server_default=text("0"))
+
+
 class PointsLot(Base):
     """Points credited together, expiring together. `remaining` is a cache of the lot's
     credit plus the entries drawn from it; spending takes the soonest-expiring first."""

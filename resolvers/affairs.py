@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, exists, func, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
@@ -13,13 +14,15 @@ from affairs import accounts, cadence, notices, questions, reach, reading
 from affairs.visibility import may_see_accounts
 from affairs.errors import AffairsError, AffairsErrorCode, invalid, not_found
 from app.errors import Forbidden
-from app.pagination import keyset_page
+from app.pagination import Keyset, keyset_page
 from grid import access
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import AccountEntry as EntryRow
 from models import OrgUnit as OrgUnitRow
 from models import AccountStatement as StatementRow
 from models import Notice as NoticeRow
+from models import NoticeReceipt as ReceiptRow
+from models import NoticeRevision as RevisionRow
 from models import Question as QuestionRow
 from models import Resident
 from resolvers.ids import db_id
@@ -109,6 +112,20 @@ async def notices_query(
     ctx = info.context
     viewer = await ctx.require_viewer()
     manageable = False
+    if village_id is None and not unread_only and category is None and not (search or "").strip():
+        # a resident's plain list, the home screen's: its statement is built once
+        reader = reader_of(viewer)
+        async with ctx.db() as session:
+            page = await _RESIDENT_NOTICES.page(
+                session,
+                {**notices.reader_params(reader.village_id, reader.household_unit_path, ctx.now()),
+                 "resident_id": reader.resident_id},
+                first, after,
+            )
+        # the page came with each notice's current revision and the reader's read flag
+        for row in page.rows:
+            ctx.loaders.notice_read.prime((row[0].id, reader.resident_id), row.read)
+        return connection([Notice.from_rows(row[0], row[1], manageable) for row in page.rows], page)
     async with ctx.db() as session:
         stmt = select(NoticeRow, NoticeRow.pinned, _published_key(), NoticeRow.id)
         if village_id is None:
@@ -131,6 +148,10 @@ async def notices_query(
             session, stmt, [NoticeRow.pinned, _published_key(), NoticeRow.id], first, after,
             descending=True,
         )
+    return await _notice_connection(ctx, page, manageable)
+
+
+async def _notice_connection(ctx, page, manageable: bool) -> relay.Connection[Notice]:
     revisions = await ctx.loaders.notice_revision.load_many([r[0].id for r in page.rows])
     return connection(
         [Notice.from_rows(r[0], rev, manageable) for r, rev in zip(page.rows, revisions, strict=True)], page
@@ -141,6 +162,41 @@ def _published_key():
     return func.coalesce(NoticeRow.published_at, NoticeRow.created_at)
 
 
+def _resident_notices() -> Keyset:
+    """A resident's notices, pinned first, then newest, each with its current revision and
+    whether the resident (`resident_id`) has read it: one statement per page, which cuts
+    the page first and then looks up revisions and receipts for its rows only."""
+
+    def with_revision_and_read_flag(page_stmt):
+        page = page_stmt.subquery("page")
+        current = aliased(
+            RevisionRow,
+            select(RevisionRow).where(RevisionRow.notice_id == page.c.id)
+            .order_by(RevisionRow.revision.desc()).limit(1).lateral("current_revision"),
+        )
+        read = exists().where(
+            ReceiptRow.notice_id == page.c.id,
+            ReceiptRow.resident_id == bindparam("resident_id", type_=BigInteger),
+        )
+        return (
+            select(NoticeRow, current, read.label("read"), page.c.pinned, page.c.published_key, page.c.id)
+            .select_from(page)
+            .join(NoticeRow, NoticeRow.id == page.c.id)
+            .join(current, true())
+            .order_by(page.c.pinned.desc(), page.c.published_key.desc(), page.c.id.desc())
+        )
+
+    return Keyset(
+        select(NoticeRow.id, NoticeRow.pinned, _published_key().label("published_key"))
+        .where(notices.VISIBLE_TO_READER),
+        [NoticeRow.pinned, _published_key(), NoticeRow.id], descending=True,
+        decorate=with_revision_and_read_flag,
+    )
+
+
+_RESIDENT_NOTICES = _resident_notices()
+
+
 async def unread_notice_count(info: Info) -> int:
     ctx = info.context
     viewer = await ctx.require_viewer()
@@ -148,11 +204,8 @@ async def unread_notice_count(info: Info) -> int:
         return 0
     reader = reader_of(viewer)
     async with ctx.db() as session:
-        return await session.scalar(
-            select(func.count()).select_from(NoticeRow).where(
-                notices.visible_to_resident(reader.village_id, reader.household_unit_path, ctx.now()),
-                notices.unread_by(reader.resident_id),
-            )
+        return await notices.unread_count(
+            session, reader.village_id, reader.household_unit_path, reader.resident_id, ctx.now()
         )
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from strawberry.dataloader import DataLoader
 
@@ -41,39 +42,113 @@ if TYPE_CHECKING:
 
 
 class Loaders:
+    """Each loader is created on first use: a request touches a few of them."""
+
     def __init__(self, context: Context) -> None:
         self._context = context
-        self.unit = DataLoader(self._units)
-        self.levels = DataLoader(self._levels)
-        self.household = DataLoader(self._households)
-        self.hamlet = DataLoader(self._hamlets)
-        self.members = DataLoader(self._members)
-        self.memberships = DataLoader(self._memberships)
-        self.user = DataLoader(self._users)
-        self.resident = DataLoader(self._residents)
-        self.chief = DataLoader(self._chiefs)
-        self.child_page = DataLoader(self._child_pages)
-        self.reward_item = DataLoader(self._reward_items)
-        self.rule_version = DataLoader(self._rule_versions)
-        self.notice_revision = DataLoader(self._notice_revisions_current)
-        self.notice_revisions = DataLoader(self._notice_revisions_all)
-        self.notice_audience = DataLoader(self._notice_audiences)
-        self.notice_read = DataLoader(self._notice_reads)
-        self.notice_questions = DataLoader(self._notice_questions)
-        self.statement_questions = DataLoader(self._statement_questions)
-        self.request_updates = DataLoader(self._request_updates)
-        self.employer = DataLoader(self._employers)
-        self.job_posting = DataLoader(self._job_postings)
-        self.visit = DataLoader(self._visits)
-        self.visit_problems = DataLoader(self._visit_problems)
-        self.visit_revisions = DataLoader(self._visit_revisions)
 
-    async def _rows(self, stmt) -> list[Any]:
+    @cached_property
+    def unit(self) -> DataLoader:
+        return DataLoader(self._units)
+
+    @cached_property
+    def levels(self) -> DataLoader:
+        return DataLoader(self._levels)
+
+    @cached_property
+    def household(self) -> DataLoader:
+        return DataLoader(self._households)
+
+    @cached_property
+    def hamlet(self) -> DataLoader:
+        return DataLoader(self._hamlets)
+
+    @cached_property
+    def members(self) -> DataLoader:
+        return DataLoader(self._members)
+
+    @cached_property
+    def memberships(self) -> DataLoader:
+        return DataLoader(self._memberships)
+
+    @cached_property
+    def user(self) -> DataLoader:
+        return DataLoader(self._users)
+
+    @cached_property
+    def resident(self) -> DataLoader:
+        return DataLoader(self._residents)
+
+    @cached_property
+    def chief(self) -> DataLoader:
+        return DataLoader(self._chiefs)
+
+    @cached_property
+    def child_page(self) -> DataLoader:
+        return DataLoader(self._child_pages)
+
+    @cached_property
+    def reward_item(self) -> DataLoader:
+        return DataLoader(self._reward_items)
+
+    @cached_property
+    def rule_version(self) -> DataLoader:
+        return DataLoader(self._rule_versions)
+
+    @cached_property
+    def notice_revision(self) -> DataLoader:
+        return DataLoader(self._notice_revisions_current)
+
+    @cached_property
+    def notice_revisions(self) -> DataLoader:
+        return DataLoader(self._notice_revisions_all)
+
+    @cached_property
+    def notice_audience(self) -> DataLoader:
+        return DataLoader(self._notice_audiences)
+
+    @cached_property
+    def notice_read(self) -> DataLoader:
+        return DataLoader(self._notice_reads)
+
+    @cached_property
+    def notice_questions(self) -> DataLoader:
+        return DataLoader(self._notice_questions)
+
+    @cached_property
+    def statement_questions(self) -> DataLoader:
+        return DataLoader(self._statement_questions)
+
+    @cached_property
+    def request_updates(self) -> DataLoader:
+        return DataLoader(self._request_updates)
+
+    @cached_property
+    def employer(self) -> DataLoader:
+        return DataLoader(self._employers)
+
+    @cached_property
+    def job_posting(self) -> DataLoader:
+        return DataLoader(self._job_postings)
+
+    @cached_property
+    def visit(self) -> DataLoader:
+        return DataLoader(self._visits)
+
+    @cached_property
+    def visit_problems(self) -> DataLoader:
+        return DataLoader(self._visit_problems)
+
+    @cached_property
+    def visit_revisions(self) -> DataLoader:
+        return DataLoader(self._visit_revisions)
+
+    async def _rows(self, stmt, params: dict | None = None) -> list[Any]:
         async with self._context.db() as session:
-            return list((await session.execute(stmt)).all())
+            return list((await session.execute(stmt, params)).all())
 
     async def _by_id(self, model, ids: Sequence[int]) -> list[Any]:
-        rows = await self._rows(select(model).where(model.id.in_(ids)))
+        rows = await self._rows(_by_id_statement(model), {"ids": list(ids)})
         found = {row[0].id: row[0] for row in rows}
         return [found.get(i) for i in ids]
 
@@ -104,12 +179,7 @@ class Loaders:
         return [found.get(i) for i in rule_ids]
 
     async def _notice_revisions_current(self, notice_ids: Sequence[int]) -> list[NoticeRevision]:
-        rows = await self._rows(
-            select(NoticeRevision)
-            .where(NoticeRevision.notice_id.in_(notice_ids))
-            .order_by(NoticeRevision.notice_id, NoticeRevision.revision.desc())
-            .ext(distinct_on(NoticeRevision.notice_id))
-        )
+        rows = await self._rows(_CURRENT_REVISIONS, {"ids": list(notice_ids)})
         found = {r[0].notice_id: r[0] for r in rows}
         return [found[i] for i in notice_ids]
 
@@ -130,11 +200,7 @@ class Loaders:
 
     async def _notice_reads(self, keys: Sequence[tuple[int, int]]) -> list[bool]:
         """(notice id, resident id) → has the resident read the notice effectively?"""
-        rows = await self._rows(
-            select(NoticeReceipt.notice_id, NoticeReceipt.resident_id).where(
-                tuple_(NoticeReceipt.notice_id, NoticeReceipt.resident_id).in_(list(keys))
-            )
-        )
+        rows = await self._rows(_NOTICE_READS, {"keys": list(keys)})
         found = {(n, r) for n, r in rows}
         return [key in found for key in keys]
 
@@ -180,11 +246,7 @@ class Loaders:
         return _grouped(request_ids, (r[0] for r in rows), lambda u: u.request_id)
 
     async def _households(self, ids: Sequence[int]) -> list[tuple[Household, str] | None]:
-        rows = await self._rows(
-            select(Household, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Household.unit_id)
-            .where(Household.id.in_(ids))
-        )
+        rows = await self._rows(_HOUSEHOLDS, {"ids": list(ids)})
         found = {h.id: (h, path) for h, path in rows}
         return [found.get(i) for i in ids]
 
@@ -238,6 +300,31 @@ class Loaders:
                 found = await queries.first_child_pages(session, viewer, ids, size)
             pages.update({(unit_id, size): page for unit_id, page in found.items()})
         return [pages[key] for key in keys]
+
+
+# The statements of the loaders a hot path uses, built once; the keys are bound per call.
+_IDS = bindparam("ids", expanding=True)
+_BY_ID: dict[type, Any] = {}
+
+
+def _by_id_statement(model):
+    if model not in _BY_ID:
+        _BY_ID[model] = select(model).where(model.id.in_(_IDS))
+    return _BY_ID[model]
+
+
+_HOUSEHOLDS = select(Household, OrgUnit.path).join(OrgUnit, OrgUnit.id == Household.unit_id).where(
+    Household.id.in_(_IDS)
+)
+_CURRENT_REVISIONS = (
+    select(NoticeRevision)
+    .where(NoticeRevision.notice_id.in_(_IDS))
+    .order_by(NoticeRevision.notice_id, NoticeRevision.revision.desc())
+    .ext(distinct_on(NoticeRevision.notice_id))
+)
+_NOTICE_READS = select(NoticeReceipt.notice_id, NoticeReceipt.resident_id).where(
+    tuple_(NoticeReceipt.notice_id, NoticeReceipt.resident_id).in_(bindparam("keys", expanding=True))
+)
 
 
 def _grouped(keys: Sequence[int], items, key: Callable[[Any], int]) -> list[list]:

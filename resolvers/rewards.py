@@ -193,7 +193,7 @@ async def points_ledger(
             rule_id=db_id(rule_id, "EarningRule", "ruleId") if rule_id else None,
             since=since, until=until,
         )
-    return connection([PointsEntry.from_rows(e, t) for e, t, _ in page.rows], page)
+    return connection([PointsEntry.from_row(row) for row in page.rows], page)
 
 
 async def earning_rules(

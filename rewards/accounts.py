@@ -5,7 +5,7 @@ redemption, then the village's system accounts (touched last, briefly)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,33 +27,47 @@ async def ensure_village(session: AsyncSession, village_id: int) -> None:
     )
 
 
+_LOCK_HOUSEHOLD_ACCOUNT = (
+    select(PointsAccount)
+    .where(PointsAccount.household_id == bindparam("household_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def lock_household_account(
     session: AsyncSession, village_id: int, household_id: int
 ) -> PointsAccount:
     """The household's account, created if needed, locked for this transaction."""
+    params = {"household_id": household_id}
+    account = await session.scalar(_LOCK_HOUSEHOLD_ACCOUNT, params)
+    if account is not None:
+        return account
+    # The household's first points: create the account (a concurrent first move may
+    # create it too, and one of the two inserts does nothing), then lock it.
     await session.execute(
         insert(PointsAccount)
         .values(village_id=village_id, kind="household", household_id=household_id, min_balance=0)
         .on_conflict_do_nothing(index_elements=["household_id"])
     )
-    return await session.scalar(
-        select(PointsAccount)
-        .where(PointsAccount.household_id == household_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return await session.scalar(_LOCK_HOUSEHOLD_ACCOUNT, params)
 
 
 async def household_account(session: AsyncSession, household_id: int) -> PointsAccount | None:
     return await session.scalar(select(PointsAccount).where(PointsAccount.household_id == household_id))
 
 
+_SYSTEM_ACCOUNT = select(PointsAccount).where(
+    PointsAccount.village_id == bindparam("village_id"), PointsAccount.kind == bindparam("kind")
+)
+
+
 async def system_account(session: AsyncSession, village_id: int, kind: str) -> PointsAccount:
-    query = select(PointsAccount).where(PointsAccount.village_id == village_id, PointsAccount.kind == kind)
-    account = await session.scalar(query)
+    params = {"village_id": village_id, "kind": kind}
+    account = await session.scalar(_SYSTEM_ACCOUNT, params)
     if account is None:  # the village's first movement of points
         await ensure_village(session, village_id)
-        account = await session.scalar(query)
+        account = await session.scalar(_SYSTEM_ACCOUNT, params)
     return account
 
 

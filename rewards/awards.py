@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarningRuleVersion, PointsAccount, PointsAward, PointsLot, PointsPolicy, PointsTransaction
@@ -58,20 +58,30 @@ async def award_for_event(
     resident_id: int | None, source: str, actor_user_id: int | None, now: datetime,
 ) -> list[AwardOutcome]:
     """Apply every current rule of the village triggered by `event_type`. Refusals (cap,
-    budget, inactive rule) are returned, not raised, so the caller's own work stands."""
+    budget, inactive rule) are returned, not raised, so the caller's own work stands.
+
+    No savepoint is needed around a rule: `award` refuses before it writes anything but
+    what is created on first use anyway (the household's account, the village's points
+    policy and system accounts), so a refusal leaves nothing half-done."""
     outcomes = []
     for version in await current_versions_for_event(session, village_id, event_type):
         try:
-            async with session.begin_nested():
-                outcomes.append(
-                    await award(
-                        session, version, household_id=household_id, resident_id=resident_id,
-                        source=source, actor_user_id=actor_user_id, now=now,
-                    )
+            outcomes.append(
+                await award(
+                    session, version, household_id=household_id, resident_id=resident_id,
+                    source=source, actor_user_id=actor_user_id, now=now,
                 )
+            )
         except RewardsError as refusal:
             outcomes.append(AwardOutcome(version.id, refusal=refusal.code))
     return outcomes
+
+
+_EARLIER_AWARD = select(PointsAward).where(
+    PointsAward.rule_id == bindparam("rule_id"),
+    PointsAward.account_id == bindparam("account_id"),
+    PointsAward.source == bindparam("source"),
+)
 
 
 async def award(
@@ -82,11 +92,7 @@ async def award(
     """Award (or, for negative points, deduct) under one rule version for one source."""
     account = await lock_household_account(session, version.village_id, household_id)
     earlier = await session.scalar(
-        select(PointsAward).where(
-            PointsAward.rule_id == version.rule_id,
-            PointsAward.account_id == account.id,
-            PointsAward.source == source,
-        )
+        _EARLIER_AWARD, {"rule_id": version.rule_id, "account_id": account.id, "source": source}
     )
     if earlier is not None:
         return AwardOutcome(version.id, earlier, created=False)
@@ -150,9 +156,8 @@ async def _credit(
         session, village_id=account.village_id, kind=kind, reason=reason, now=now,
         legs=[Leg(account.id, points, lot.id), Leg(issuance.id, -points)],
         actor_user_id=actor_user_id, household_id=account.household_id, resident_id=resident_id,
-        rule_version_id=version.id if version else None, source=source,
+        rule_version_id=version.id if version else None, source=source, earned={account.id: points},
     )
-    await _add_lifetime(session, account.id, points)
     return lot, transaction
 
 
@@ -244,19 +249,11 @@ async def reverse_award(
         )
     lot.remaining -= row.points
     await session.flush()
-    await _add_lifetime(session, account.id, -row.points)
     issuance = await system_account(session, village_id, "issuance")
     return await ledger.post(
         session, village_id=village_id, kind="reversal", reason=reason, now=now,
         legs=[Leg(account.id, -row.points, lot.id), Leg(issuance.id, row.points)],
         actor_user_id=actor_user_id, household_id=row.household_id, resident_id=row.resident_id,
         rule_version_id=row.rule_version_id, reverses_id=row.transaction_id,
-    )
-
-
-async def _add_lifetime(session: AsyncSession, account_id: int, points: int) -> None:
-    await session.execute(
-        update(PointsAccount)
-        .where(PointsAccount.id == account_id)
-        .values(lifetime_earned=PointsAccount.lifetime_earned + points)
+        earned={account.id: -row.points},
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import RewardItem, StockMovement
@@ -83,11 +83,14 @@ async def create_item(
     return item
 
 
+_LOCK_ITEM = (
+    select(RewardItem).where(RewardItem.id == bindparam("item_id")).with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
 async def lock_item(session: AsyncSession, village_id: int, item_id: int) -> RewardItem:
-    item = await session.scalar(
-        select(RewardItem).where(RewardItem.id == item_id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    item = await session.scalar(_LOCK_ITEM, {"item_id": item_id})
     if item is None or item.village_id != village_id:
         raise not_found("商品", "itemId")
     return item

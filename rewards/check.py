@@ -29,6 +29,24 @@ INVARIANTS: dict[str, str] = {
     "household legs name their lot": """
         SELECT e.id AS entry_id FROM points_entries e JOIN points_accounts a ON a.id = e.account_id
         WHERE a.kind = 'household' AND e.lot_id IS NULL""",
+    "household legs are posted in the household's village": """
+        SELECT e.id AS entry_id, a.village_id AS account_village, t.village_id AS transaction_village
+        FROM points_entries e
+        JOIN points_transactions t ON t.id = e.transaction_id
+        JOIN points_accounts a ON a.id = e.account_id
+        WHERE a.kind = 'household' AND a.village_id <> t.village_id""",
+    "village totals equal the ledger": """
+        SELECT coalesce(l.village_id, v.village_id) AS village_id, coalesce(l.kind, v.kind) AS kind,
+               coalesce(v.points, 0) AS totals, coalesce(l.points, 0) AS ledger
+        FROM (
+            SELECT t.village_id, t.kind, sum(e.points) AS points
+            FROM points_entries e
+            JOIN points_transactions t ON t.id = e.transaction_id
+            JOIN points_accounts a ON a.id = e.account_id AND a.kind = 'household'
+            GROUP BY t.village_id, t.kind
+        ) l
+        FULL JOIN points_village_totals v ON v.village_id = l.village_id AND v.kind = l.kind
+        WHERE coalesce(v.points, 0) <> coalesce(l.points, 0)""",
     "balances respect their floors": """
         SELECT id AS account_id, balance, min_balance FROM points_accounts
         WHERE min_balance IS NOT NULL AND balance < min_balance""",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,22 @@ from models import IdempotencyRecord
 from rewards.errors import RewardsError, RewardsErrorCode, invalid
 
 _LOCK_NAMESPACE = 7302  # advisory-lock namespace for idempotency keys
+
+
+_LOCK_KEY = select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(bindparam("lock_key", type_=String))))
+_RECORD = select(IdempotencyRecord).where(
+    IdempotencyRecord.user_id == bindparam("user_id"),
+    IdempotencyRecord.operation == bindparam("operation"),
+    IdempotencyRecord.key == bindparam("key"),
+)
+_REMEMBER = (
+    insert(IdempotencyRecord.__table__)  # Core: bound as one row, not an ORM bulk insert
+    .values({
+        column: bindparam(column)
+        for column in ("user_id", "operation", "key", "request_hash", "result_id", "error_code", "error_message")
+    })
+    .on_conflict_do_nothing()
+)
 
 
 def request_hash(**inputs) -> str:
@@ -38,16 +54,9 @@ async def replay(
     The key itself is locked for the rest of the transaction, so two requests with one key
     but different targets (two households, two items) cannot both pass: the second waits,
     then finds the first's record."""
-    await session.execute(
-        select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(f"{user_id}:{operation}:{key}")))
-    )
-    record = await session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.user_id == user_id,
-            IdempotencyRecord.operation == operation,
-            IdempotencyRecord.key == key,
-        )
-    )
+    await session.execute(_LOCK_KEY, {"lock_key": f"{user_id}:{operation}:{key}"})
+    # a statement of its own, after the lock: it must see what the key's holder committed
+    record = await session.scalar(_RECORD, {"user_id": user_id, "operation": operation, "key": key})
     if record is None:
         return None
     if record.request_hash != digest:
@@ -64,11 +73,10 @@ async def remember(
     result_id: int | None = None, error: DomainError | None = None,
 ) -> None:
     await session.execute(
-        insert(IdempotencyRecord)
-        .values(
-            user_id=user_id, operation=operation, key=key, request_hash=digest, result_id=result_id,
-            error_code=error.code.value if error else None,
-            error_message=error.message[:200] if error else None,
-        )
-        .on_conflict_do_nothing()
+        _REMEMBER,
+        {
+            "user_id": user_id, "operation": operation, "key": key, "request_hash": digest,
+            "result_id": result_id, "error_code": error.code.value if error else None,
+            "error_message": error.message[:200] if error else None,
+        },
     )

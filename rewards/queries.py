@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, literal_column, null, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.pagination import Page, keyset_page
+from app.pagination import Keyset, Page, keyset_page
 from models import (
     EarningRule,
     EarningRuleVersion,
@@ -16,6 +16,7 @@ from models import (
     PointsEntry,
     PointsLot,
     PointsTransaction,
+    PointsVillageTotal,
     Redemption,
     RewardItem,
 )
@@ -40,20 +41,28 @@ async def expiring_soon(session: AsyncSession, account_id: int, days: int, now: 
 
 
 def entry_rows(account_id: int | None = None):
-    """A household's legs with their transaction: (entry, transaction, id) rows."""
-    stmt = select(PointsEntry, PointsTransaction, PointsEntry.id).join(
-        PointsTransaction, PointsTransaction.id == PointsEntry.transaction_id
-    )
+    """A household's legs with what the API shows of their transaction, as rows with
+    `id, points, created_at, reason, kind, resident_id` and the sort key last."""
+    stmt = select(
+        PointsEntry.id, PointsEntry.points, PointsEntry.created_at,
+        PointsTransaction.reason, PointsTransaction.kind, PointsTransaction.resident_id,
+        PointsEntry.id.label("key"),
+    ).join(PointsTransaction, PointsTransaction.id == PointsEntry.transaction_id)
     if account_id is not None:
         stmt = stmt.where(PointsEntry.account_id == account_id)
     return stmt
+
+
+_ACCOUNT_ENTRIES = Keyset(
+    entry_rows().where(PointsEntry.account_id == bindparam("account_id")), [PointsEntry.id], descending=True
+)
 
 
 async def account_entries(
     session: AsyncSession, account_id: int, first: int | None, after: str | None
 ) -> Page:
     """Newest first."""
-    return await keyset_page(session, entry_rows(account_id), [PointsEntry.id], first, after, descending=True)
+    return await _ACCOUNT_ENTRIES.page(session, {"account_id": account_id}, first, after)
 
 
 async def ledger(
@@ -129,41 +138,46 @@ async def rules(session: AsyncSession, village_id: int, first: int | None, after
     return await keyset_page(session, stmt, [EarningRule.id], first, after)
 
 
+def _overview_statement():
+    """Everything the overview needs in one round trip, as (part, kind, points, floor) rows:
+    the village's system accounts, its running totals per kind of transaction, and what has
+    expired but not been swept yet. Each part reads a few rows or one index range, whatever
+    the size of the village's history or the number of its households."""
+    village_id, now = bindparam("village_id"), bindparam("now")
+    return union_all(
+        select(literal_column("'account'"), PointsAccount.kind, PointsAccount.balance, PointsAccount.min_balance)
+        .where(PointsAccount.village_id == village_id, PointsAccount.kind != "household"),
+        select(literal_column("'moved'"), PointsVillageTotal.kind, PointsVillageTotal.points, null())
+        .where(PointsVillageTotal.village_id == village_id),
+        # live lots past their expiry: one range of ix_points_lots_village_open
+        select(literal_column("'unswept'"), null(), func.coalesce(func.sum(PointsLot.remaining), 0), null())
+        .where(PointsLot.village_id == village_id, PointsLot.remaining > 0, PointsLot.expires_at <= now),
+    )
+
+
+_OVERVIEW = _overview_statement()
+
+
 async def overview(session: AsyncSession, village_id: int, now: datetime) -> dict[str, int | None]:
     """Issued, deducted, redeemed, expired, outstanding, budget and what is left of it."""
-    await ensure_village(session, village_id)
-    system = {
-        kind: (balance, floor)
-        for kind, balance, floor in (
-            await session.execute(
-                select(PointsAccount.kind, PointsAccount.balance, PointsAccount.min_balance)
-                .where(PointsAccount.village_id == village_id, PointsAccount.kind != "household")
-            )
-        ).all()
-    }
+    rows = (await session.execute(_OVERVIEW, {"village_id": village_id, "now": now})).all()
+    if not any(part == "account" for part, *_ in rows):  # the village's points start here
+        await ensure_village(session, village_id)
+        rows = (await session.execute(_OVERVIEW, {"village_id": village_id, "now": now})).all()
+    system: dict[str, tuple[int, int | None]] = {}
+    moved: dict[str, int] = {}
+    expired_unswept = 0
+    for part, kind, points, floor in rows:
+        if part == "account":
+            system[kind] = (points, floor)
+        elif part == "moved":
+            moved[kind] = points
+        else:
+            expired_unswept = points
+    # What the households hold is the sum of everything that moved through their legs: a
+    # household's legs are posted in its own village (`rewards check` holds both to it).
+    outstanding = sum(moved.values())
     issuance_balance, floor = system["issuance"]
-    moved = dict(
-        (
-            await session.execute(
-                select(PointsTransaction.kind, func.sum(PointsEntry.points))
-                .join(PointsEntry, PointsEntry.transaction_id == PointsTransaction.id)
-                .join(PointsAccount, and_(PointsAccount.id == PointsEntry.account_id,
-                                          PointsAccount.kind == "household"))
-                .where(PointsTransaction.village_id == village_id)
-                .group_by(PointsTransaction.kind)
-            )
-        ).all()
-    )
-    outstanding = await session.scalar(
-        select(func.coalesce(func.sum(PointsAccount.balance), 0)).where(
-            PointsAccount.village_id == village_id, PointsAccount.kind == "household"
-        )
-    )
-    expired_unswept = await session.scalar(
-        select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
-            PointsLot.village_id == village_id, PointsLot.remaining > 0, PointsLot.expires_at <= now
-        )
-    )
     budget = None if floor is None else -floor
     return {
         "issued": int(moved.get("award", 0) + moved.get("reversal", 0)),

@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import PointsTransaction, Redemption, RewardItem, StockMovement
@@ -107,14 +107,15 @@ async def _check_limit(session, item: RewardItem, household_id: int, quantity: i
 
 async def _insert_with_code(session: AsyncSession, **values) -> Redemption:
     for _ in range(5):
-        redemption = Redemption(pickup_code=new_pickup_code(), **values)
-        try:
-            async with session.begin_nested():
-                session.add(redemption)
-                await session.flush()
+        redemption = await session.scalar(
+            insert(Redemption)
+            .values(pickup_code=new_pickup_code(), **values)
+            .on_conflict_do_nothing(index_elements=["village_id", "pickup_code"])
+            .returning(Redemption)
+        )
+        if redemption is not None:
             return redemption
-        except IntegrityError:  # the code is taken in this village: draw another
-            continue
+        # the code is taken in this village: draw another
     raise RuntimeError("could not draw a free pickup code")
 
 

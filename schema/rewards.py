@@ -120,6 +120,11 @@ class PointsEntry(relay.Node):
             resident_id=transaction.resident_id,
         )
 
+    @classmethod
+    def from_row(cls, row) -> PointsEntry:
+        """A row of `rewards.queries.entry_rows`."""
+        return cls.from_rows(row, row)
+
     @strawberry.field(description="The member of the household who earned or spent them.")
     async def member_name(self, info: Info) -> str | None:
         if self.resident_id is None:
@@ -170,7 +175,7 @@ class HouseholdPoints:
             return connection([], Page([], [], False))
         async with info.context.db() as session:
             page = await queries.account_entries(session, self.account_id, first, after)
-        return connection([PointsEntry.from_rows(e, t) for e, t, _ in page.rows], page)
+        return connection([PointsEntry.from_row(row) for row in page.rows], page)
 
 
 @strawberry.type

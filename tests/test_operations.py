@@ -88,3 +88,28 @@ def test_operation_names_in_metrics_are_bounded(monkeypatch):
     names = {extensions.metric_name(f"Op{i}") for i in range(extensions.MAX_OPERATION_NAMES + 50)}
     assert "other" in names and len(names) <= extensions.MAX_OPERATION_NAMES + 1
     assert extensions.metric_name("bad name!") == "anonymous"
+
+
+async def test_a_connection_killed_while_idle_fails_one_request_and_the_pool_recovers(settings, engine):
+    """The pool does not ping before use: a connection that died in the pool (PostgreSQL
+    restarted, a proxy cut it) fails the statement that finds it dead, and the pool drops
+    it and every connection as old, so the next request gets a new one."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from app.database import create_engine
+
+    small = create_engine(settings.database_url, settings.model_copy(update={"db_pool_size": 1}))
+    try:
+        async with small.connect() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.connect() as admin:
+            assert await admin.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as failed:
+            async with small.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        assert failed.value.connection_invalidated
+        async with small.connect() as conn:
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await small.dispose()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from app.database import create_sessionmaker
 from grid import appointments
 from models import PointsAccount, PointsAward, PointsLot, PointsTransaction, Redemption, RewardItem
-from rewards import awards, catalog, check, redemptions, rules
+from rewards import awards, catalog, check, queries, redemptions, rules
 from rewards.accounts import lock_household_account, set_budget
 from rewards.errors import RewardsError, RewardsErrorCode
 from tests.rewards_support import CANCEL, PICKUP, REDEEM, store_clerk
@@ -307,6 +307,36 @@ async def test_a_budget_holds_against_twice_its_worth_of_awards_at_once(committe
     issued, issuance = await fresh_check(engine, probe)
     assert issued == budget  # ≤ B, and exactly B since 10 divides 100
     assert issuance == -budget and issuance >= -budget
+
+
+async def test_adjustments_both_ways_at_once_keep_the_village_totals_exact(committed, engine, settings):
+    """Credits take the issuance account before their legs go in, debits after drawing lots:
+    both then move the village's running totals. Racing, they must neither deadlock nor
+    lose a point, and the overview must read what the ledger says."""
+    v = await build_village(committed, settings, "合计村", households_per_neighbourhood=10)
+    await open_accounts(committed, v, v.households)
+    for household in v.households:
+        await give_points(committed, v, household, 100)
+    await committed.commit()
+    now = datetime.now(UTC)
+
+    def adjust(household, points):
+        return lambda session: awards.adjust_points(
+            session, village_id=v.village.id, household_id=household.id, points=points,
+            reason="并发调整", actor_user_id=v.admin.id, now=now,
+        )
+
+    calls = [adjust(h, points) for h in v.households for points in (30, -20, 5, -7)]
+    await in_parallel_sessions(engine, calls)
+
+    async def probe(session):
+        return await queries.overview(session, v.village.id, datetime.now(UTC))
+
+    overview = await fresh_check(engine, probe)
+    households = len(v.households)
+    assert overview["adjusted"] == households * (100 + 30 - 20 + 5 - 7)
+    assert overview["outstanding"] == overview["adjusted"]
+    assert overview["budget_left"] is None
 
 
 # ---- lots and expiry -------------------------------------------------------------------
