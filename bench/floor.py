@@ -2,8 +2,8 @@
 routes, on the same database, under the same uvicorn (one worker, uvloop, httptools).
 
 It does the work the GraphQL service does for the same answer, and no more:
-- auth: decode the same JWT and load the viewer with the same two queries
-  (identity.viewer.load_viewer: the user with their household, then their roles);
+- auth: decode the same JWT and load the viewer with the same single query
+  (identity.viewer.load_viewer: the user with their household and their roles);
 - home: the household's spendable balance, its 20 latest entries, the unread count and
   the five newest notices with their current titles and whether they were read;
 - redeem: rewards.redemptions.redeem in one transaction: lock the household's account,
@@ -94,19 +94,22 @@ def unauthenticated() -> Response:
     return answer({"data": None, "errors": [{"message": "请先登录", "extensions": {"code": "UNAUTHENTICATED"}}]})
 
 
-# ---- auth: the same token checks and the same two viewer queries -------------------------
+# ---- auth: the same token checks and the same viewer query -------------------------------
 
 VIEWER = """
-SELECT u.id, u.display_name, u.resident_id, m.household_id, h.village_id, o.path AS household_unit_path
+SELECT u.id, u.display_name, u.resident_id, m.household_id, h.village_id, o.path AS household_unit_path,
+       g.roles, g.unit_ids, g.unit_paths, g.village_ids
 FROM users u
 LEFT JOIN household_memberships m ON m.resident_id = u.resident_id AND m.valid_to IS NULL
 LEFT JOIN households h ON h.id = m.household_id
 LEFT JOIN org_units o ON o.id = h.unit_id
+JOIN LATERAL (
+    SELECT array_agg(a.role ORDER BY a.id) AS roles, array_agg(a.unit_id ORDER BY a.id) AS unit_ids,
+           array_agg(go.path ORDER BY a.id) AS unit_paths, array_agg(go.village_id ORDER BY a.id) AS village_ids
+    FROM appointments a JOIN org_units go ON go.id = a.unit_id
+    WHERE a.user_id = u.id AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2)
+) g ON true
 WHERE u.id = $1 AND u.is_active"""
-GRANTS = """
-SELECT a.role, a.unit_id, o.path, o.village_id FROM appointments a JOIN org_units o ON o.id = a.unit_id
-WHERE a.user_id = $1 AND a.valid_from <= $2 AND (a.valid_to IS NULL OR a.valid_to > $2)
-ORDER BY a.id"""
 
 
 def user_of(request: Request) -> int | None:
@@ -124,10 +127,13 @@ def user_of(request: Request) -> int | None:
 
 
 async def load_viewer(db: Db, user_id: int, now: datetime):
-    viewer = await db.fetchrow(VIEWER, user_id)
+    """The user, their household and their roles now, in one round trip (as the service)."""
+    viewer = await db.fetchrow(VIEWER, user_id, now)
     if viewer is None:
         return None, []
-    return viewer, await db.fetch(GRANTS, user_id, now)
+    grants = zip(viewer["roles"] or (), viewer["unit_ids"] or (), viewer["unit_paths"] or (),
+                 viewer["village_ids"] or (), strict=True)
+    return viewer, list(grants)
 
 
 # ---- the resident's home screen ----------------------------------------------------------
