@@ -71,11 +71,19 @@ def duties(
     member's households: household, unit path, living status and member at the reference
     moment, and the first visit of the month that met the duty (NULL: still due, or missed).
 
-    A member's households are those of the villages where they served as a party member at
-    that moment (a link outlives neither the member's post nor their move to another
-    village); `roots` keeps only households under those paths (an admin's villages)."""
+    A link counts only while its member holds a party-member post in the household's
+    village (it outlives neither the post nor a move to another village): otherwise the
+    household reads as unlinked. `roots` keeps only households under those paths (an
+    admin's villages)."""
     status = aliased(HouseholdLivingStatus)
     placement = aliased(HouseholdPlacement)
+    post_unit = aliased(OrgUnit)
+    # the members holding a party-member post in the household's village at that moment
+    serving = (
+        select(Appointment.user_id).join(post_unit, post_unit.id == Appointment.unit_id)
+        .where(Appointment.role == "party_member", post_unit.village_id == Household.village_id,
+               in_force(Appointment, month.at))
+    )
     living_status = func.coalesce(status.living_status, Household.living_status)
     meeting_visit = (
         select(Visit.id)
@@ -97,18 +105,16 @@ def duties(
         .outerjoin(placement, and_(placement.household_id == Household.id, in_force(placement, month.at)))
         .join(OrgUnit, OrgUnit.id == func.coalesce(placement.unit_id, Household.unit_id))
         .outerjoin(status, and_(status.household_id == Household.id, in_force(status, month.at)))
-        .outerjoin(HouseholdLink, and_(HouseholdLink.household_id == Household.id, in_force(HouseholdLink, month.at)))
+        .outerjoin(HouseholdLink, and_(
+            HouseholdLink.household_id == Household.id, in_force(HouseholdLink, month.at),
+            HouseholdLink.member_user_id.in_(serving),
+        ))
         .where(Household.created_at <= month.at)
     )
     if unit_path is not None:
         stmt = stmt.where(subtree(OrgUnit.path, unit_path))
     if member_user_id is not None:
-        serving = (
-            select(OrgUnit.village_id).join(Appointment, Appointment.unit_id == OrgUnit.id)
-            .where(Appointment.user_id == member_user_id, Appointment.role == "party_member",
-                   in_force(Appointment, month.at))
-        )
-        stmt = stmt.where(HouseholdLink.member_user_id == member_user_id, Household.village_id.in_(serving))
+        stmt = stmt.where(HouseholdLink.member_user_id == member_user_id)
     if roots is not None:
         stmt = stmt.where(within(OrgUnit.path, roots))
     return stmt

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.appointments import held_at
@@ -58,18 +58,21 @@ async def _lock(session: AsyncSession, household_ids: Sequence[int]) -> None:
     )
 
 
+async def _effective_now(session: AsyncSession, household_ids: Sequence[int], now: datetime) -> datetime:
+    """`now`, or the start of the newest open link if that is later: the request's clock
+    was read before the households were locked, and another admin's change may have
+    committed in between (or come from a server whose clock runs a little ahead)."""
+    open_since = await session.scalar(
+        select(func.max(HouseholdLink.valid_from))
+        .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
+    )
+    return max(now, open_since) if open_since is not None else now
+
+
 async def _end_open_links(
     session: AsyncSession, household_ids: Sequence[int], *, keep_member: int | None, ended_by: int,
     reason: str, now: datetime,
 ) -> None:
-    open_since = await session.scalar(
-        select(HouseholdLink.valid_from)
-        .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
-        .order_by(HouseholdLink.valid_from.desc())
-        .limit(1)
-    )
-    if open_since is not None and open_since > now:
-        raise invalid("时间早于现有联户关系的开始时间", "householdIds")
     stmt = (
         update(HouseholdLink)
         .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
@@ -94,6 +97,7 @@ async def link(
         raise invalid("一次只能在一个村内联户", "householdIds")
     ids = sorted({h.id for h in households})
     await _lock(session, ids)
+    now = await _effective_now(session, ids, now)
     await _end_open_links(
         session, ids, keep_member=member.id, ended_by=linked_by,
         reason=reason or f"改由{member.display_name}联系", now=now,
@@ -128,6 +132,7 @@ async def unlink(
     if not ids:
         raise invalid("请选择农户", "householdIds")
     await _lock(session, ids)
+    now = await _effective_now(session, ids, now)
     before = len(await open_links(session, ids))
     await _end_open_links(session, ids, keep_member=None, ended_by=ended_by, reason=reason, now=now)
     return before

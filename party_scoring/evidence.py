@@ -2,7 +2,7 @@
 count or a sum over these rows, so a breakdown lists exactly what the score is made of.
 
 - contact: one row per household-month a person answered for (a party member through the
-  link in force at the month's reference moment, a chief through the unit they headed
+  link in force at the month's reference moment, while holding the post in the village, a chief through the unit they headed
   then), with the visit that met the duty, or none;
 - problem: one row per problem found on a visit the person logged in the period;
 - points: one row per award of points in the period to a household the person answered
@@ -44,6 +44,11 @@ household_months AS (
     LEFT JOIN household_living_statuses s ON s.household_id = h.id
          AND s.valid_from <= m.at AND (s.valid_to IS NULL OR s.valid_to > m.at)
 ),
+serving AS (  -- party-member posts in the village: a link counts only while its member serves
+    SELECT a.user_id, a.valid_from, a.valid_to
+    FROM appointments a JOIN org_units u ON u.id = a.unit_id
+    WHERE a.role = 'party_member' AND u.village_id = :village_id
+),
 chiefs AS (
     SELECT a.user_id, a.valid_from, a.valid_to, u.path
     FROM appointments a JOIN org_units u ON u.id = a.unit_id
@@ -54,6 +59,8 @@ duties AS (
     FROM household_months hm
     JOIN household_links l ON l.household_id = hm.household_id
          AND l.valid_from <= hm.at AND (l.valid_to IS NULL OR l.valid_to > hm.at)
+    WHERE EXISTS (SELECT 1 FROM serving s WHERE s.user_id = l.member_user_id
+                  AND s.valid_from <= hm.at AND (s.valid_to IS NULL OR s.valid_to > hm.at))
     UNION ALL
     SELECT c.user_id, 'chief', hm.*
     FROM household_months hm
@@ -94,6 +101,8 @@ JOIN LATERAL (
     SELECT l.member_user_id AS user_id, 'party_member' AS role FROM household_links l
     WHERE l.household_id = a.household_id
       AND l.valid_from <= a.created_at AND (l.valid_to IS NULL OR l.valid_to > a.created_at)
+      AND EXISTS (SELECT 1 FROM serving s WHERE s.user_id = l.member_user_id
+                  AND s.valid_from <= a.created_at AND (s.valid_to IS NULL OR s.valid_to > a.created_at))
     UNION
     SELECT c.user_id, 'chief' FROM chiefs c
     WHERE starts_with(u.path, c.path)

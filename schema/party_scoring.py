@@ -133,15 +133,17 @@ class ProblemEvidence:
 
     async def _problem(self, info: Info):
         problems = await info.context.loaders.visit_problems.load(self.visit_id)
-        return next(p for p in problems if p.id == self.problem_id)
+        return next((p for p in problems if p.id == self.problem_id), None)
 
-    @strawberry.field
-    async def category(self, info: Info) -> RequestCategory:
-        return RequestCategory((await self._problem(info)).category)
+    @strawberry.field(description="Null if a correction has replaced the problem since (live scores only).")
+    async def category(self, info: Info) -> RequestCategory | None:
+        problem = await self._problem(info)
+        return RequestCategory(problem.category) if problem else None
 
-    @strawberry.field
-    async def description(self, info: Info) -> str:
-        return (await self._problem(info)).description
+    @strawberry.field(description="Null if a correction has replaced the problem since (live scores only).")
+    async def description(self, info: Info) -> str | None:
+        problem = await self._problem(info)
+        return problem.description if problem else None
 
 
 @strawberry.type

@@ -24,10 +24,11 @@ def days(n: float) -> timedelta:
 
 
 async def party_member(session, v, resident_index: int) -> User:
-    """A resident of the village appointed as a party member at the village."""
+    """A resident of the village, a party member at the village since two months ago (a link
+    counts only while its member serves)."""
     user = await appointments.user_for_resident(session, v.residents[resident_index])
     await appointments.appoint(session, v.village, user, "party_member", appointed_by=v.admin.id,
-                               now=datetime.now(UTC))
+                               now=datetime.now(UTC) - timedelta(days=60))
     return user
 
 

@@ -382,6 +382,15 @@ async def test_a_link_counts_only_where_and_while_its_member_serves(api, session
     refused = await api.data(LOG, {"i": {"householdId": gid("Household", v.households[0].id), "mode": "PHONE",
                                          "occurredAt": now.isoformat()}}, api.token_for(a))
     assert refused["logVisit"]["errors"][0]["code"] == "NOT_FOUND"
+    # nor does it count for coverage or scores: h1 reads as unlinked, a is not scored
+    later = now + timedelta(seconds=1)
+    village = await coverage.unit_tally(session, v.village, coverage.month_of(later, later))
+    assert village.unlinked == 3  # h1 (a's), h2, h3; h0 is b's
+    from party_scoring import standings
+    from rewards.periods import period_bounds
+
+    scored = await standings.live(session, v.village.id, *period_bounds("month", later), later)
+    assert {s.user_id for s in scored if s.role == "party_member"} == {b.id}
 
     # a town admin oversees the whole town
     town_admin = User(display_name="镇管理员", phone="15899990001")
