@@ -97,7 +97,7 @@ async def update_household(
             raise not_found("单位", "unitId")
         await _require_leaf(session, unit)
         if unit.id != household.unit_id:
-            await _record_placement(session, household, unit, now)
+            await _next_period(session, HouseholdPlacement, household, now, unit_id=unit.id)
         household.unit_id = unit.id
     if hamlet_id is not None:
         await _require_hamlet(session, household.village_id, hamlet_id)
@@ -109,40 +109,21 @@ async def update_household(
     if address is not None:
         household.address = address
     if living_status is not None and living_status != household.living_status:
-        await _record_living_status(session, household, living_status, now)
+        await _next_period(session, HouseholdLivingStatus, household, now, living_status=living_status)
         household.living_status = living_status
     await flush_unique(session, _DUPLICATE_NUMBER)
     return household
 
 
-async def _record_living_status(
-    session: AsyncSession, household: Household, status: str, now: datetime | None
-) -> None:
-    """End the current period and start another (the household row keeps the current value
-    for quick reads; the periods are the history)."""
+async def _next_period(session: AsyncSession, model, household: Household, now: datetime | None, **values) -> None:
+    """End the household's current period of `model` (living status, placement) and start
+    another with `values`. The household row keeps the current value for quick reads; the
+    periods are the history."""
     at = now or func.now()
     await session.execute(
-        update(HouseholdLivingStatus)
-        .where(HouseholdLivingStatus.household_id == household.id, HouseholdLivingStatus.valid_to.is_(None))
-        .values(valid_to=at)
+        update(model).where(model.household_id == household.id, model.valid_to.is_(None)).values(valid_to=at)
     )
-    session.add(HouseholdLivingStatus(
-        village_id=household.village_id, household_id=household.id, living_status=status, valid_from=at
-    ))
-    await session.flush()
-
-
-async def _record_placement(session: AsyncSession, household: Household, unit: OrgUnit, now: datetime | None) -> None:
-    """A move to another unit ends the current placement and starts another."""
-    at = now or func.now()
-    await session.execute(
-        update(HouseholdPlacement)
-        .where(HouseholdPlacement.household_id == household.id, HouseholdPlacement.valid_to.is_(None))
-        .values(valid_to=at)
-    )
-    session.add(HouseholdPlacement(
-        village_id=household.village_id, household_id=household.id, unit_id=unit.id, valid_from=at
-    ))
+    session.add(model(village_id=household.village_id, household_id=household.id, valid_from=at, **values))
     await session.flush()
 
 

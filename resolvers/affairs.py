@@ -27,7 +27,7 @@ from models import Question as QuestionRow
 from models import Resident
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
-from resolvers.rewards import village_of
+from resolvers.villages import village_of
 from resolvers.transaction import in_transaction
 from schema.affairs import (
     AccountEntry,

@@ -24,6 +24,7 @@ from models import Visit as VisitRow
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from schema.grid import Household as HouseholdType
 from schema.grid import LivingStatus, OrgUnit as OrgUnitType, User
 from schema.household_links import (
@@ -360,8 +361,6 @@ async def contacts_due(
 
 async def party_members(info: Info, village_id: relay.GlobalID | None = None) -> list[PartyMember]:
     """Village admins: the village's party members now, with how many households each has."""
-    from resolvers.rewards import village_of
-
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:

@@ -25,6 +25,7 @@ from models import ReturnReport as ReturnRow
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from schema.jobs import (
     ApplyForJobInput,
     CreateEmployerInput,
@@ -281,8 +282,6 @@ async def return_reports(
     until: datetime | None = None, first: int | None = None, after: str | None = None,
 ) -> relay.Connection[ReturnReport]:
     """Admins: who came home, by period (newest first)."""
-    from resolvers.rewards import village_of
-
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:

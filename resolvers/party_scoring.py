@@ -18,7 +18,7 @@ from party_scoring import honours, standings, weights
 from party_scoring.errors import ScoringError, ScoringErrorCode
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
-from resolvers.rewards import village_of
+from resolvers.villages import village_of
 from resolvers.transaction import in_transaction
 from rewards.periods import period_bounds
 from schema.party_scoring import (

@@ -21,6 +21,7 @@ from resident_requests.errors import RequestError, RequestErrorCode, not_found
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from schema.relay import connection
 from schema.requests import (
     ActOnRequestInput,
@@ -181,8 +182,6 @@ async def request_figures(
 
 async def set_request_deadline(info: Info, input: SetRequestDeadlineInput) -> RequestDeadlinePayload:
     """A village's own time limit for a category at a level (defaults otherwise)."""
-    from resolvers.rewards import village_of
-
     viewer = await info.context.require_viewer()
 
     async def action(session: AsyncSession):

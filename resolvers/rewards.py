@@ -31,6 +31,7 @@ from rewards import (
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 from rewards.periods import period_bounds
 from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
 from schema.relay import connection, node_id
@@ -86,27 +87,6 @@ REMEMBERED = {
 
 
 errors = converter(RewardsErrorType, RewardsErrorCodeEnum)
-
-
-async def village_of(
-    session: AsyncSession, viewer: Viewer, global_id: relay.GlobalID | None, roles=ADMIN_ROLES,
-    field: str = "villageId",
-):
-    """The village the viewer acts on with one of `roles`: the one given, or the only one
-    where they hold such a role."""
-    if global_id is None:
-        held = {g.village_id for g in viewer.grants if g.role in roles and g.village_id}
-        if len(held) != 1:
-            raise invalid("请指定村（villageId）", field)
-        village_id = held.pop()
-    else:
-        village_id = db_id(global_id, "OrgUnit", field)
-    unit = await access.get_unit(session, viewer, village_id, field=field)
-    if unit.kind != "village":
-        raise not_found("村", field)
-    if not viewer.may(roles, unit.path):
-        raise Forbidden()
-    return unit
 
 
 def _admin_anywhere(viewer: Viewer) -> bool:
