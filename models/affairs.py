@@ -21,14 +21,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, created_at_column
+from models.base import Base, created_at_column, one_of
 
 NOTICE_CATEGORIES = ("party_affairs", "village_affairs", "finance", "policy", "other")
 NOTICE_STATUSES = ("draft", "published", "withdrawn")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Notice(Base):
@@ -37,8 +33,8 @@ class Notice(Base):
 
     __tablename__ = "notices"
     __table_args__ = (
-        CheckConstraint(_in("category", NOTICE_CATEGORIES), name="category"),
-        CheckConstraint(_in("status", NOTICE_STATUSES), name="status"),
+        CheckConstraint(one_of("category", NOTICE_CATEGORIES), name="category"),
+        CheckConstraint(one_of("status", NOTICE_STATUSES), name="status"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published"),
         Index("ix_notices_village_status_published", "village_id", "status", "published_at"),
     )

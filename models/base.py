@@ -19,6 +19,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {int: BigInteger, datetime: DateTime(timezone=True)}
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: `column` holds one of `values`."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def created_at_column() -> Mapped[datetime]:
     return mapped_column(server_default=func.now())
 

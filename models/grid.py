@@ -19,16 +19,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, created_at_column, updated_at_column
+from models.base import Base, created_at_column, one_of, updated_at_column
 
 UNIT_KINDS = ("town", "village", "unit")
 LIVING_STATUSES = ("at_home", "working_away")
 GENDERS = ("male", "female")
 RELATIONS = ("head", "spouse", "child", "child_in_law", "grandchild", "parent", "sibling", "other")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class OrgUnit(Base):
@@ -37,7 +33,7 @@ class OrgUnit(Base):
 
     __tablename__ = "org_units"
     __table_args__ = (
-        CheckConstraint(_in("kind", UNIT_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", UNIT_KINDS), name="kind"),
         CheckConstraint(
             "(kind = 'town' AND village_id IS NULL AND level IS NULL)"
             " OR (kind = 'village' AND village_id = id AND level IS NULL AND parent_id IS NOT NULL)"
@@ -100,7 +96,7 @@ class Hamlet(Base):
 class Household(Base):
     __tablename__ = "households"
     __table_args__ = (
-        CheckConstraint(_in("living_status", LIVING_STATUSES), name="living_status"),
+        CheckConstraint(one_of("living_status", LIVING_STATUSES), name="living_status"),
         UniqueConstraint("village_id", "number"),
         UniqueConstraint("id", "village_id"),  # for records that must stay in the household's village
         # The unit must belong to the same village as the household.
@@ -125,7 +121,7 @@ class Resident(Base):
 
     __tablename__ = "residents"
     __table_args__ = (
-        CheckConstraint(_in("gender", GENDERS), name="gender"),
+        CheckConstraint(one_of("gender", GENDERS), name="gender"),
         CheckConstraint("birth_year BETWEEN 1900 AND 2100", name="birth_year"),
         CheckConstraint("phone ~ '^1[3-9][0-9]{9}$'", name="phone_format"),
         CheckConstraint(
@@ -156,7 +152,7 @@ class HouseholdMembership(Base):
 
     __tablename__ = "household_memberships"
     __table_args__ = (
-        CheckConstraint(_in("relation", RELATIONS), name="relation"),
+        CheckConstraint(one_of("relation", RELATIONS), name="relation"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_period"),
         Index(
             "uq_household_memberships_open_resident", "resident_id",
@@ -185,7 +181,7 @@ class HouseholdLivingStatus(Base):
 
     __tablename__ = "household_living_statuses"
     __table_args__ = (
-        CheckConstraint(_in("living_status", LIVING_STATUSES), name="living_status"),
+        CheckConstraint(one_of("living_status", LIVING_STATUSES), name="living_status"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_period"),
         Index(
             "uq_household_living_statuses_open", "household_id",

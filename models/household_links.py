@@ -23,17 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, created_at_column
+from models.base import Base, created_at_column, one_of
 from models.requests import REQUEST_CATEGORIES
 
 VISIT_MODES = ("in_person", "phone", "video", "other")
 # The standing a visit was logged under: as the household's linked member, or as a chief.
 VISIT_ROLES = ("party_member", "chief")
 CORRECTION_WINDOW_HOURS = 24
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class HouseholdLink(Base):
@@ -69,8 +65,8 @@ class Visit(Base):
 
     __tablename__ = "visits"
     __table_args__ = (
-        CheckConstraint(_in("mode", VISIT_MODES), name="mode"),
-        CheckConstraint(_in("author_role", VISIT_ROLES), name="author_role"),
+        CheckConstraint(one_of("mode", VISIT_MODES), name="mode"),
+        CheckConstraint(one_of("author_role", VISIT_ROLES), name="author_role"),
         CheckConstraint("occurred_at <= created_at + interval '10 minutes'", name="not_in_future"),
         CheckConstraint("length(notes) <= 2000", name="notes_length"),
         CheckConstraint(
@@ -109,7 +105,7 @@ class VisitProblem(Base):
 
     __tablename__ = "visit_problems"
     __table_args__ = (
-        CheckConstraint(_in("category", REQUEST_CATEGORIES), name="category"),
+        CheckConstraint(one_of("category", REQUEST_CATEGORIES), name="category"),
         CheckConstraint("length(description) > 0", name="description"),
         ForeignKeyConstraint(["visit_id", "village_id"], ["visits.id", "visits.village_id"]),
         Index("ix_visit_problems_visit_id", "visit_id"),

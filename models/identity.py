@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, created_at_column
+from models.base import Base, created_at_column, one_of
 
 ROLES = (
     "party_member",
@@ -56,7 +56,7 @@ class Appointment(Base):
 
     __tablename__ = "appointments"
     __table_args__ = (
-        CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),
+        CheckConstraint(one_of("role", ROLES), name="role"),
         CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_period"),
         Index(
             "uq_appointments_open_chief", "unit_id",

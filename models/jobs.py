@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ARRAY, CheckConstraint, Date, ForeignKey, Identity, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, one_of
 
 EMPLOYER_KINDS = ("business", "cooperative", "farm", "public_post")
 PAY_UNITS = ("month", "day", "piece")
@@ -18,15 +18,11 @@ APPLICATION_STATUSES = ("submitted", "contacted", "hired", "declined")
 RETURN_PLANS = ("stay", "look_for_work", "start_business", "temporary")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Employer(Base):
     """A business, cooperative, farm or public post, registered for a village or a town."""
 
     __tablename__ = "employers"
-    __table_args__ = (CheckConstraint(_in("kind", EMPLOYER_KINDS), name="kind"),)
+    __table_args__ = (CheckConstraint(one_of("kind", EMPLOYER_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     scope_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
@@ -45,8 +41,8 @@ class JobPosting(Base):
 
     __tablename__ = "job_postings"
     __table_args__ = (
-        CheckConstraint(_in("pay_unit", PAY_UNITS), name="pay_unit"),
-        CheckConstraint(_in("status", POSTING_STATUSES), name="status"),
+        CheckConstraint(one_of("pay_unit", PAY_UNITS), name="pay_unit"),
+        CheckConstraint(one_of("status", POSTING_STATUSES), name="status"),
         CheckConstraint("pay_min > 0 AND pay_max >= pay_min", name="pay_range"),
         CheckConstraint("headcount > 0", name="headcount"),
         CheckConstraint("ends_on IS NULL OR starts_on IS NULL OR ends_on >= starts_on", name="dates"),
@@ -78,7 +74,7 @@ class LabourProfile(Base):
 
     __tablename__ = "labour_profiles"
     __table_args__ = (
-        CheckConstraint(_in("status", LABOUR_STATUSES), name="status"),
+        CheckConstraint(one_of("status", LABOUR_STATUSES), name="status"),
         Index("ix_labour_profiles_village_status", "village_id", "status"),
     )
 
@@ -96,7 +92,7 @@ class LabourProfile(Base):
 class JobApplication(Base):
     __tablename__ = "job_applications"
     __table_args__ = (
-        CheckConstraint(_in("status", APPLICATION_STATUSES), name="status"),
+        CheckConstraint(one_of("status", APPLICATION_STATUSES), name="status"),
         UniqueConstraint("posting_id", "resident_id"),
     )
 
@@ -116,7 +112,7 @@ class ReturnReport(Base):
 
     __tablename__ = "return_reports"
     __table_args__ = (
-        CheckConstraint(_in("plan", RETURN_PLANS), name="plan"),
+        CheckConstraint(one_of("plan", RETURN_PLANS), name="plan"),
         UniqueConstraint("resident_id", "returned_on"),
         Index("ix_return_reports_village_returned", "village_id", "returned_on"),
     )

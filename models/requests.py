@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Identity, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base
+from models.base import Base, one_of
 
 REQUEST_CATEGORIES = (
     "dispute", "safety_hazard", "livelihood", "infrastructure", "environment", "policy", "other",
@@ -20,17 +20,13 @@ RATINGS = ("satisfied", "partly", "not_satisfied")
 LEVELS = ("unit", "village", "town")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class ResidentRequest(Base):
     __tablename__ = "resident_requests"
     __table_args__ = (
-        CheckConstraint(_in("category", REQUEST_CATEGORIES), name="category"),
-        CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
-        CheckConstraint(f"rating IS NULL OR {_in('rating', RATINGS)}", name="rating"),
-        CheckConstraint(_in("level", LEVELS), name="level"),
+        CheckConstraint(one_of("category", REQUEST_CATEGORIES), name="category"),
+        CheckConstraint(one_of("status", REQUEST_STATUSES), name="status"),
+        CheckConstraint(f"rating IS NULL OR {one_of('rating', RATINGS)}", name="rating"),
+        CheckConstraint(one_of("level", LEVELS), name="level"),
         CheckConstraint("status <> 'duplicate' OR duplicate_of_id IS NOT NULL", name="duplicate"),
         Index("ix_resident_requests_village_status", "village_id", "status", "id"),
         Index("ix_resident_requests_household", "household_id", "id"),
@@ -89,8 +85,8 @@ class RequestDeadline(Base):
 
     __tablename__ = "request_deadlines"
     __table_args__ = (
-        CheckConstraint(_in("category", REQUEST_CATEGORIES), name="category"),
-        CheckConstraint(_in("level", LEVELS), name="level"),
+        CheckConstraint(one_of("category", REQUEST_CATEGORIES), name="category"),
+        CheckConstraint(one_of("level", LEVELS), name="level"),
         CheckConstraint("hours BETWEEN 1 AND 8760", name="hours"),
     )
 

@@ -24,17 +24,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, created_at_column
+from models.base import Base, created_at_column, one_of
 
 ACCOUNT_KINDS = ("household", "issuance", "redeemed", "expired")
 TRANSACTION_KINDS = ("award", "deduction", "adjustment", "reversal", "redemption", "refund", "expiry")
 PERIODS = ("day", "week", "month", "year", "lifetime")
 REDEMPTION_STATUSES = ("reserved", "picked_up", "cancelled", "expired")
 CLAIM_STATUSES = ("pending", "approved", "rejected")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class PointsPolicy(Base):
@@ -62,7 +58,7 @@ class PointsAccount(Base):
 
     __tablename__ = "points_accounts"
     __table_args__ = (
-        CheckConstraint(_in("kind", ACCOUNT_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", ACCOUNT_KINDS), name="kind"),
         CheckConstraint("(kind = 'household') = (household_id IS NOT NULL)", name="household_shape"),
         CheckConstraint("min_balance IS NULL OR balance >= min_balance", name="floor"),
         CheckConstraint("kind <> 'household' OR min_balance = 0", name="household_floor"),
@@ -85,7 +81,7 @@ class PointsTransaction(Base):
 
     __tablename__ = "points_transactions"
     __table_args__ = (
-        CheckConstraint(_in("kind", TRANSACTION_KINDS), name="kind"),
+        CheckConstraint(one_of("kind", TRANSACTION_KINDS), name="kind"),
         CheckConstraint("length(reason) > 0", name="reason"),
         CheckConstraint(
             "actor_user_id IS NOT NULL OR kind IN ('expiry', 'refund', 'award', 'deduction')",
@@ -184,7 +180,7 @@ class EarningRuleVersion(Base):
         CheckConstraint("points <> 0", name="points"),
         CheckConstraint("trigger IN ('event', 'claim')", name="trigger"),
         CheckConstraint("(trigger = 'event') = (event_type IS NOT NULL)", name="event_type"),
-        CheckConstraint(_in("cap_period", PERIODS), name="cap_period"),
+        CheckConstraint(one_of("cap_period", PERIODS), name="cap_period"),
         CheckConstraint("cap_scope IN ('resident', 'household')", name="cap_scope"),
         CheckConstraint("(cap_period IS NULL) = (cap_count IS NULL)", name="cap_shape"),
         CheckConstraint("cap_count IS NULL OR cap_count > 0", name="cap_count"),
@@ -248,7 +244,7 @@ class PointsClaim(Base):
 
     __tablename__ = "points_claims"
     __table_args__ = (
-        CheckConstraint(_in("status", CLAIM_STATUSES), name="status"),
+        CheckConstraint(one_of("status", CLAIM_STATUSES), name="status"),
         CheckConstraint("status = 'pending' OR reviewed_at IS NOT NULL", name="reviewed"),
         Index("ix_points_claims_village_id_status", "village_id", "status", "id"),
     )
@@ -277,7 +273,7 @@ class RewardItem(Base):
     __table_args__ = (
         CheckConstraint("points_price > 0", name="price"),
         CheckConstraint("stock_available >= 0 AND stock_reserved >= 0", name="stock"),
-        CheckConstraint(_in("limit_period", PERIODS), name="limit_period"),
+        CheckConstraint(one_of("limit_period", PERIODS), name="limit_period"),
         CheckConstraint("(limit_period IS NULL) = (limit_quantity IS NULL)", name="limit_shape"),
         CheckConstraint("limit_quantity IS NULL OR limit_quantity > 0", name="limit_quantity"),
         CheckConstraint("active_to IS NULL OR active_from IS NULL OR active_to > active_from", name="window"),
@@ -330,7 +326,7 @@ class Redemption(Base):
 
     __tablename__ = "redemptions"
     __table_args__ = (
-        CheckConstraint(_in("status", REDEMPTION_STATUSES), name="status"),
+        CheckConstraint(one_of("status", REDEMPTION_STATUSES), name="status"),
         CheckConstraint("quantity > 0 AND points > 0", name="amounts"),
         CheckConstraint("(status = 'reserved') = (closed_at IS NULL)", name="closed"),
         UniqueConstraint("village_id", "pickup_code"),

@@ -20,15 +20,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, created_at_column
+from models.base import Base, created_at_column, one_of
 
 SCORE_PERIODS = ("month", "quarter", "year")
 SCORED_ROLES = ("party_member", "chief")
 EVIDENCE_KINDS = ("contact", "problem", "points")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class ScoringWeights(Base):
@@ -56,7 +52,7 @@ class ScoreSnapshot(Base):
 
     __tablename__ = "score_snapshots"
     __table_args__ = (
-        CheckConstraint(_in("period", SCORE_PERIODS), name="period"),
+        CheckConstraint(one_of("period", SCORE_PERIODS), name="period"),
         CheckConstraint("period_end > period_start", name="period_order"),
         UniqueConstraint("village_id", "period_start", "period_end"),
         UniqueConstraint("id", "village_id"),  # rows and evidence carry the village too
@@ -79,7 +75,7 @@ class ScoreRow(Base):
 
     __tablename__ = "score_rows"
     __table_args__ = (
-        CheckConstraint(_in("role", SCORED_ROLES), name="role"),
+        CheckConstraint(one_of("role", SCORED_ROLES), name="role"),
         CheckConstraint("contacts_done BETWEEN 0 AND contacts_required", name="contacts"),
         ForeignKeyConstraint(["snapshot_id", "village_id"], ["score_snapshots.id", "score_snapshots.village_id"]),
     )
@@ -103,8 +99,8 @@ class ScoreEvidence(Base):
 
     __tablename__ = "score_evidence"
     __table_args__ = (
-        CheckConstraint(_in("kind", EVIDENCE_KINDS), name="kind"),
-        CheckConstraint(_in("role", SCORED_ROLES), name="role"),
+        CheckConstraint(one_of("kind", EVIDENCE_KINDS), name="kind"),
+        CheckConstraint(one_of("role", SCORED_ROLES), name="role"),
         Index("ix_score_evidence_row", "snapshot_id", "user_id", "role", "kind", "sort_at", "ref_id"),
         ForeignKeyConstraint(["snapshot_id", "village_id"], ["score_snapshots.id", "score_snapshots.village_id"]),
     )
