@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import TryAgain
 from grid.errors import GridError, GridErrorCode, invalid
 from grid.store import flush_unique
-from models import Appointment, OrgUnit, Resident, User
+from models import Appointment, OrgUnit, Resident, User, in_force
 from models.identity import ROLES
 
 # The kinds of unit each role is held at.
@@ -108,4 +108,4 @@ async def end_appointment(
 
 def held_at(at: datetime):
     """Appointments in force at `at`."""
-    return (Appointment.valid_from <= at) & or_(Appointment.valid_to.is_(None), Appointment.valid_to > at)
+    return in_force(Appointment, at)

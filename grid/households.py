@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grid.errors import GridError, GridErrorCode, invalid, not_found
 from grid.store import flush_unique
 from grid.units import leaf_level
-from models import Hamlet, Household, HouseholdLivingStatus, HouseholdPlacement, OrgUnit
+from models import Hamlet, Household, HouseholdLivingStatus, HouseholdPlacement, OrgUnit, in_force
 from models.grid import LIVING_STATUSES
 
 _DUPLICATE_NUMBER = GridError(GridErrorCode.DUPLICATE, "本村已有该户号", field="number")
@@ -131,8 +131,6 @@ async def living_status_at(session: AsyncSession, household_id: int, at) -> str 
     """What the household was at `at` (at home or working away)."""
     return await session.scalar(
         select(HouseholdLivingStatus.living_status).where(
-            HouseholdLivingStatus.household_id == household_id,
-            HouseholdLivingStatus.valid_from <= at,
-            (HouseholdLivingStatus.valid_to.is_(None)) | (HouseholdLivingStatus.valid_to > at),
+            HouseholdLivingStatus.household_id == household_id, in_force(HouseholdLivingStatus, at),
         )
     )

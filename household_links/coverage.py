@@ -26,6 +26,7 @@ from models import (
     OrgUnit,
     User,
     Visit,
+    in_force,
 )
 from rewards.periods import period_bounds
 
@@ -57,10 +58,6 @@ def months_between(start: datetime, end: datetime, now: datetime) -> list[Month]
             months.append(month)
         cursor = month.end
     return months
-
-
-def in_force(model, at: datetime):
-    return and_(model.valid_from <= at, or_(model.valid_to.is_(None), model.valid_to > at))
 
 
 def duties(

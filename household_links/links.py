@@ -14,7 +14,7 @@ from grid.appointments import held_at
 from household_links.errors import LinkError, LinkErrorCode, invalid
 from household_links.visibility import serving_villages
 from identity.viewer import Viewer, subtree
-from models import Appointment, Household, HouseholdLink, OrgUnit, User
+from models import Appointment, Household, HouseholdLink, OrgUnit, User, in_force
 
 MAX_BULK = 2000
 
@@ -155,10 +155,7 @@ async def history(session: AsyncSession, household_id: int, at: datetime | None 
     ("who was responsible for this household in March?")."""
     stmt = select(HouseholdLink).where(HouseholdLink.household_id == household_id)
     if at is not None:
-        stmt = stmt.where(
-            HouseholdLink.valid_from <= at,
-            (HouseholdLink.valid_to.is_(None)) | (HouseholdLink.valid_to > at),
-        )
+        stmt = stmt.where(in_force(HouseholdLink, at))
     return list((await session.scalars(stmt.order_by(HouseholdLink.valid_from.desc(), HouseholdLink.id.desc()))).all())
 
 

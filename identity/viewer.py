@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
-from models import Appointment, Household, HouseholdMembership, OrgUnit, User
+from models import Appointment, Household, HouseholdMembership, OrgUnit, User, in_force
 
 ADMIN_ROLES = frozenset({"village_admin", "town_admin"})
 # Who may browse the grid (units, households, residents) of the subtree where they serve.
@@ -87,9 +87,7 @@ def _viewer_statement():
         )
         .join(unit, unit.id == Appointment.unit_id)
         .where(
-            Appointment.user_id == User.id,
-            Appointment.valid_from <= now,
-            or_(Appointment.valid_to.is_(None), Appointment.valid_to > now),
+            Appointment.user_id == User.id, in_force(Appointment, now),
         )
         .lateral("grants")
     )

@@ -11,7 +11,7 @@ from models.affairs import (
     NoticeRevision,
     Question,
 )
-from models.base import Base
+from models.base import Base, in_force
 from models.grid import (
     Hamlet,
     Household,
@@ -68,6 +68,7 @@ __all__ = [
     "AuthFailure",
     "Employer",
     "Base",
+    "in_force",
     "EarningRule",
     "EarningRuleVersion",
     "Hamlet",

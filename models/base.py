@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, MetaData, func
+from sqlalchemy import BigInteger, DateTime, MetaData, and_, func, or_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -17,6 +17,12 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {int: BigInteger, datetime: DateTime(timezone=True)}
+
+
+def in_force(model, at):
+    """Rows of a history table (`valid_from`, `valid_to`) in force at `at`: an appointment,
+    a link, a living status, a placement."""
+    return and_(model.valid_from <= at, or_(model.valid_to.is_(None), model.valid_to > at))
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
