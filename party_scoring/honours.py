@@ -22,9 +22,7 @@ async def nominees(
     limit: int = NOMINEES,
 ) -> tuple[list[standings.Standing], bool]:
     """The quarter's best neighbour chiefs, and whether the standings are published ones."""
-    snapshot = await standings.snapshot_of(session, village_id, start, end)
-    rows = (await standings.published(session, snapshot) if snapshot
-            else await standings.live(session, village_id, start, end, now))
+    rows, snapshot = await standings.of_period(session, village_id, start, end, now)
     leaf = await leaf_level(session, village_id)
     chiefs = [s for s in rows if s.role == "chief" and s.chief_level == leaf]
     return chiefs[:limit], snapshot is not None
@@ -37,21 +35,19 @@ async def honour(
     if end > now:
         raise ScoringError(ScoringErrorCode.PERIOD_NOT_OVER, "季度结束后才能评选", field="at")
     citation = clean_text(citation, "citation", 500, required=True, invalid=invalid)
-    leaf = await leaf_level(session, village_id)
-    scored = {s.user_id: s for s in (await nominees(session, village_id, start, end, now, limit=10_000))[0]}
-    if user_id not in scored:
-        levels = await standings.chief_levels(session, village_id, start, end)
-        if levels.get(user_id) != leaf:
-            raise ScoringError(ScoringErrorCode.NOT_A_NEIGHBOUR_CHIEF, "该用户本季度不是本村邻长", field="chiefId")
+    levels = await standings.chief_levels(session, village_id, start, end)
+    if levels.get(user_id) != await leaf_level(session, village_id):
+        raise ScoringError(ScoringErrorCode.NOT_A_NEIGHBOUR_CHIEF, "该用户本季度不是本村邻长", field="chiefId")
     exists = await session.scalar(select(ChiefHonour.id).where(
         ChiefHonour.village_id == village_id, ChiefHonour.quarter_start == start, ChiefHonour.user_id == user_id
     ))
     if exists:
         raise ScoringError(ScoringErrorCode.ALREADY_HONOURED, "本季度已评选该邻长", field="chiefId")
+    rows, _ = await standings.of_period(session, village_id, start, end, now)
+    score = next((s.score for s in rows if s.user_id == user_id and s.role == "chief"), None)
     row = ChiefHonour(
-        village_id=village_id, quarter_start=start, user_id=user_id, citation=citation,
-        score=scored[user_id].score if user_id in scored else None, honoured_by_id=actor_user_id,
-        created_at=now,
+        village_id=village_id, quarter_start=start, user_id=user_id, citation=citation, score=score,
+        honoured_by_id=actor_user_id, created_at=now,
     )
     session.add(row)
     await session.flush()

@@ -116,6 +116,17 @@ async def snapshot_of(session: AsyncSession, village_id: int, start: datetime, e
     ))
 
 
+async def of_period(
+    session: AsyncSession, village_id: int, start: datetime, end: datetime, now: datetime
+) -> tuple[list[Standing], ScoreSnapshot | None]:
+    """The period's standings: the published ones if it was published (with its snapshot),
+    else computed now."""
+    snapshot = await snapshot_of(session, village_id, start, end)
+    if snapshot is not None:
+        return await published(session, snapshot), snapshot
+    return await live(session, village_id, start, end, now), None
+
+
 def weights_of(snapshot: ScoreSnapshot) -> Weights:
     return Weights(snapshot.contact_weight, snapshot.problem_weight, snapshot.points_weight)
 

@@ -44,14 +44,11 @@ errors = converter(ScoringErrorType, ScoringErrorCodeEnum)
 SCORED_ROLES = frozenset({"party_member", "chief"})
 
 
-async def _scores(session: AsyncSession, village: OrgUnit, period: str, start: datetime, end: datetime,
-                  now: datetime) -> PartyScores:
-    snapshot = await standings.snapshot_of(session, village.id, start, end)
-    if snapshot is not None:
-        rows, used = await standings.published(session, snapshot), standings.weights_of(snapshot)
-    else:
-        rows = await standings.live(session, village.id, start, end, now)
-        used = await weights.of_village(session, village.id)
+async def _scores(
+    session: AsyncSession, village: OrgUnit, start: datetime, end: datetime, now: datetime
+) -> PartyScores:
+    rows, snapshot = await standings.of_period(session, village.id, start, end, now)
+    used = standings.weights_of(snapshot) if snapshot else await weights.of_village(session, village.id)
     return PartyScores(
         period_start=start, period_end=end, published=snapshot is not None,
         published_at=snapshot.published_at if snapshot else None, weights=ScoringWeights.of(used),
@@ -69,7 +66,7 @@ async def party_scores(
     start, end = period_bounds(period.value, at or ctx.now())
     async with ctx.db() as session:
         village = await village_of(session, viewer, village_id)
-        return await _scores(session, village, period.value, start, end, ctx.now())
+        return await _scores(session, village, start, end, ctx.now())
 
 
 async def _village_for_person(
@@ -119,12 +116,8 @@ async def score_breakdown(
     now = ctx.now()
     async with ctx.db() as session:
         village = await _village_for_person(session, viewer, village_id, person)
-        snapshot = await standings.snapshot_of(session, village.id, start, end)
-        if snapshot is not None:
-            rows, source = await standings.published(session, snapshot), ("snapshot", snapshot.id)
-        else:
-            rows = await standings.live(session, village.id, start, end, now)
-            source = ("live", village.id, start, end, now)
+        rows, snapshot = await standings.of_period(session, village.id, start, end, now)
+        source = ("snapshot", snapshot.id) if snapshot else ("live", village.id, start, end, now)
     found = next((s for s in rows if s.user_id == person and s.role == role.value), None)
     if found is None:  # nothing to count: a standing of zeros
         found = standings.standing(weights.DEFAULT, person, role.value, None, 0, 0, 0, 0)
@@ -142,7 +135,7 @@ async def publish_scores(info: Info, input: PublishScoresInput) -> PartyScoresPa
         village = await village_of(session, viewer, input.village_id)
         await standings.publish(session, village.id, input.period.value, start, end,
                                 actor_user_id=viewer.user_id, now=ctx.now())
-        return await _scores(session, village, input.period.value, start, end, ctx.now())
+        return await _scores(session, village, start, end, ctx.now())
 
     scores, errs = await in_transaction(info, action)
     return PartyScoresPayload(scores=scores, errors=errors(errs))
