@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from grid import appointments
+from household_links import visits
 from identity.viewer import load_viewer
 from models import User
 from rewards.periods import CHINA
@@ -34,3 +37,14 @@ async def party_member(session, v, resident_index: int) -> User:
 
 async def viewer_of(session, user: User, now: datetime):
     return await load_viewer(session, user.id, now)
+
+
+async def log_visit(session, author: User, household, mode: str, at: datetime, problems=(), logged=None):
+    """A visit by `author` (with their roles as held today) at `at`, logged an hour later
+    unless `logged` says when; `problems` as (category, description) pairs."""
+    path = (await session.execute(text("SELECT path FROM org_units WHERE id = :u"), {"u": household.unit_id})).scalar()
+    viewer = await viewer_of(session, author, datetime.now(UTC))
+    return await visits.log_visit(
+        session, viewer, household, path, mode=mode, occurred_at=at, notes="了解近况", location=visits.Location(),
+        problems=[visits.ProblemFound(c, d) for c, d in problems], now=logged or at + timedelta(hours=1),
+    )

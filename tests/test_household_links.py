@@ -13,7 +13,7 @@ from grid import households
 from household_links import coverage, links, visits
 from household_links.errors import LinkError, LinkErrorCode
 from models import ResidentRequest, VisitProblem
-from tests.links_support import days, month_ahead, party_member, viewer_of
+from tests.links_support import days, log_visit, month_ahead, party_member, viewer_of
 from tests.support import build_village, gid
 
 LINK = """mutation($i: LinkHouseholdsInput!) { linkHouseholds(input: $i) {
@@ -29,16 +29,6 @@ MINE = """query { linkedHouseholds(first: 50) { edges { node {
   household { number } livingStatus contactNeeded dueThisMonth linkedSince
   lastContact { occurredAt mode authorName } members { name relation phone } } } } }"""
 NODE = "query($id: ID!) { node(id: $id) { id } }"
-
-
-async def _visit(session, author, household, mode, at, problems=(), logged=None):
-    path = (await session.execute(text("SELECT path FROM org_units WHERE id = :u"),
-                                  {"u": household.unit_id})).scalar()
-    viewer = await viewer_of(session, author, datetime.now(UTC))  # roles as held today
-    return await visits.log_visit(
-        session, viewer, household, path, mode=mode, occurred_at=at, notes="了解近况",
-        location=visits.Location(), problems=list(problems), now=logged or at + timedelta(hours=1),
-    )
 
 
 async def test_link_history_survives_reassignment(session, settings):
@@ -100,11 +90,11 @@ async def test_coverage_across_month_boundaries_link_changes_and_living_status(s
     m0 = month_ahead()
     m1 = coverage.month_of(m0 + days(40), m0 + days(40)).start
     await links.link(session, [h0, h1, h2], a, linked_by=v.admin.id, now=m0 + days(1))
-    await _visit(session, a, h0, "in_person", m0 + days(3))
-    await _visit(session, a, h1, "phone", m0 + days(4))            # at home: a call is not enough
-    await _visit(session, a, h2, "phone", m0 + days(5))            # enough once h2 works away
+    await log_visit(session, a, h0, "in_person", m0 + days(3))
+    await log_visit(session, a, h1, "phone", m0 + days(4))            # at home: a call is not enough
+    await log_visit(session, a, h2, "phone", m0 + days(5))            # enough once h2 works away
     await households.update_household(session, h2, living_status="working_away", now=m0 + days(20))
-    await _visit(session, a, h1, "in_person", m1)                  # the first instant of the next month
+    await log_visit(session, a, h1, "in_person", m1)                  # the first instant of the next month
     await links.link(session, [h1], b, linked_by=v.admin.id, now=m1 + days(3))
 
     month0 = coverage.month_of(m0 + days(2), m1 + days(10))
@@ -135,12 +125,12 @@ async def test_only_the_linked_member_or_a_chief_over_it_logs_a_visit(session, s
     a, c = await party_member(session, v, 2), await party_member(session, v, 4)
     now = datetime.now(UTC)
     await links.link(session, [v.households[0]], a, linked_by=v.admin.id, now=now)
-    assert (await _visit(session, a, v.households[0], "in_person", now)).author_role == "party_member"
+    assert (await log_visit(session, a, v.households[0], "in_person", now)).author_role == "party_member"
     # the chief heads the first neighbourhood: h1 is theirs to visit, h2 is not
-    assert (await _visit(session, v.chief, v.households[1], "video", now)).author_role == "chief"
+    assert (await log_visit(session, v.chief, v.households[1], "video", now)).author_role == "chief"
     for author, household in ((c, v.households[0]), (v.chief, v.households[2]), (a, v.households[1])):
         with pytest.raises(LinkError) as refused:
-            await _visit(session, author, household, "in_person", now)
+            await log_visit(session, author, household, "in_person", now)
         assert refused.value.code is LinkErrorCode.NOT_RESPONSIBLE
     for bad, field in (({"occurred_at": now + timedelta(hours=2)}, "occurredAt"),
                        ({"occurred_at": now - timedelta(days=70)}, "occurredAt"),
@@ -198,7 +188,7 @@ async def test_problems_can_be_raised_as_requests_and_visits_are_corrected_withi
     # visit whose version is recorded gets no new problems except with a new version
     assert (await api.data(CORRECT, {"i": {"visitId": visit["id"], "reason": "x", "notes": "y"}},
                            api.token_for(v.admin)))["correctVisit"]["errors"][0]["code"] == "NOT_THE_AUTHOR"
-    old = await _visit(session, a, v.households[1], "in_person", now - timedelta(hours=26),
+    old = await log_visit(session, a, v.households[1], "in_person", now - timedelta(hours=26),
                        logged=now - timedelta(hours=25))
     late = await api.data(CORRECT, {"i": {"visitId": gid("Visit", old.id), "reason": "补充", "notes": "补充"}}, token)
     assert late["correctVisit"]["errors"][0]["code"] == "CORRECTION_WINDOW_CLOSED"
@@ -224,7 +214,7 @@ async def test_my_households_shows_what_is_needed_at_the_door(api, session, sett
     now = datetime.now(UTC)
     await links.link(session, v.households[:2], a, linked_by=v.admin.id, now=now - days(1))
     await households.update_household(session, v.households[1], living_status="working_away", now=now)
-    await _visit(session, v.chief, v.households[0], "in_person", now - timedelta(hours=3))
+    await log_visit(session, v.chief, v.households[0], "in_person", now - timedelta(hours=3))
     mine = await api.data(MINE, token=api.token_for(a))
     rows = {e["node"]["household"]["number"]: e["node"] for e in mine["linkedHouseholds"]["edges"]}
     first, second = rows[v.households[0].number], rows[v.households[1].number]
@@ -244,7 +234,7 @@ async def test_my_households_costs_the_same_sql_whatever_its_length(api, session
     await links.link(session, v.households[:2], few, linked_by=v.admin.id, now=now - days(1))
     await links.link(session, v.households[2:], many, linked_by=v.admin.id, now=now - days(1))
     for h in v.households[:6]:  # the first neighbourhood's, visited by its chief
-        await _visit(session, v.chief, h, "phone", now - timedelta(hours=2))
+        await log_visit(session, v.chief, h, "phone", now - timedelta(hours=2))
     counts = []
     for member, expected in ((few, 2), (many, 10)):
         before = sql_count()
@@ -261,8 +251,8 @@ async def test_visibility_per_role_and_another_village(api, session, settings):
     a, c = await party_member(session, v, 2), await party_member(session, v, 6)
     now = datetime.now(UTC)
     await links.link(session, v.households[:3], a, linked_by=v.admin.id, now=now - days(1))
-    by_chief = await _visit(session, v.chief, v.households[1], "in_person", now - timedelta(hours=5))
-    by_member = await _visit(session, a, v.households[2], "phone", now - timedelta(hours=4))
+    by_chief = await log_visit(session, v.chief, v.households[1], "in_person", now - timedelta(hours=5))
+    by_member = await log_visit(session, a, v.households[2], "phone", now - timedelta(hours=4))
     ids = {by_chief.id: gid("Visit", by_chief.id), by_member.id: gid("Visit", by_member.id)}
     listing = "query { visits(first: 20) { edges { node { id } } } }"
 
@@ -316,7 +306,7 @@ async def test_every_link_and_scoring_mutation_on_another_village_is_not_found(a
     a = await party_member(session, v, 2)
     now = datetime.now(UTC)
     await links.link(session, [v.households[0]], a, linked_by=v.admin.id, now=now - days(1))
-    visit = await _visit(session, a, v.households[0], "in_person", now - timedelta(hours=2))
+    visit = await log_visit(session, a, v.households[0], "in_person", now - timedelta(hours=2))
     village, household = gid("OrgUnit", v.village.id), gid("Household", v.households[0].id)
 
     def m(name: str, input_type: str) -> str:
@@ -373,7 +363,7 @@ async def test_a_link_counts_only_where_and_while_its_member_serves(api, session
     assert len((await api.data(theirs, {"h": gid("Household", v.households[0].id)}, api.token_for(b)))["visits"]["edges"]) == 1
 
     # a's post ends: the open link no longer lets them see the household's people or visits
-    await _visit(session, v.chief, v.households[1], "in_person", now - timedelta(hours=2))
+    await log_visit(session, v.chief, v.households[1], "in_person", now - timedelta(hours=2))
     assert len((await api.data(MINE, token=api.token_for(a)))["linkedHouseholds"]["edges"]) == 1
     post = await session.scalar(select(Appointment).where(Appointment.user_id == a.id))
     await appointments.end_appointment(session, post, ended_by=v.admin.id, now=now)

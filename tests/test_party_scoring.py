@@ -17,7 +17,7 @@ from party_scoring import evidence, honours, standings, weights
 from party_scoring.errors import ScoringError, ScoringErrorCode
 from rewards import awards, catalog, ledger, redemptions, rules
 from rewards.periods import period_bounds
-from tests.links_support import days, month_ahead, party_member, viewer_of
+from tests.links_support import days, log_visit, month_ahead, party_member, viewer_of
 from tests.rewards_support import assert_ledger_consistent
 from tests.support import build_village, gid
 
@@ -28,15 +28,6 @@ BREAKDOWN = """query($p: RankingPeriod!, $r: ScoredRole!, $u: ID) {
     contacts(first: 50) { edges { node { met monthStart contactNeeded household { number } visit { mode } } } }
     problems(first: 50) { edges { node { category description visit { authorName } } } }
     points(first: 50) { edges { node { points reason entryId household { number } } } } } }"""
-
-
-async def _visit(session, author, household, mode, at, problems=()):
-    path = (await session.execute(text("SELECT path FROM org_units WHERE id = :u"), {"u": household.unit_id})).scalar()
-    viewer = await viewer_of(session, author, datetime.now(UTC))
-    return await visits.log_visit(
-        session, viewer, household, path, mode=mode, occurred_at=at, notes="走访", location=visits.Location(),
-        problems=[visits.ProblemFound(c, d) for c, d in problems], now=at + timedelta(hours=1),
-    )
 
 
 async def _award(session, v, household, at, source):
@@ -58,10 +49,10 @@ async def _fixture(session, settings, name):
     await _award(session, v, h0, m0 + timedelta(hours=12), "n:0")  # before A's link: the chief's only
     await links.link(session, [h0, h1], a, linked_by=v.admin.id, now=m0 + days(1))
     await _award(session, v, h0, m0 + days(2), "n:1")
-    await _visit(session, a, h0, "in_person", m0 + days(3),
+    await log_visit(session, a, h0, "in_person", m0 + days(3),
                  [("safety_hazard", "电线老化"), ("livelihood", "独居老人需照料")])
-    await _visit(session, a, h1, "phone", m0 + days(4))  # at home: a call does not meet the duty
-    await _visit(session, v.chief, h1, "in_person", m0 + days(6), [("environment", "垃圾未分类")])
+    await log_visit(session, a, h1, "phone", m0 + days(4))  # at home: a call does not meet the duty
+    await log_visit(session, v.chief, h1, "in_person", m0 + days(6), [("environment", "垃圾未分类")])
     await _award(session, v, h1, m0 + days(8), "n:2")
     [undone] = await _award(session, v, h1, m0 + days(7), "n:undone")  # reversed: never earned
     await awards.reverse_award(session, village_id=v.village.id, award_id=undone.award.id, reason="误发",
@@ -123,7 +114,7 @@ async def test_a_published_snapshot_does_not_change_when_later_data_arrives(sess
         await standings.publish(session, v.village.id, "month", start, end, actor_user_id=v.admin.id, now=end - days(1))
     assert early.value.code is ScoringErrorCode.PERIOD_NOT_OVER
     # a visit logged in the last hour of the month, still correctable when the scores go out
-    fresh = await _visit(session, a, v.households[1], "in_person", end - timedelta(hours=1), [("other", "月末发现")])
+    fresh = await log_visit(session, a, v.households[1], "in_person", end - timedelta(hours=1), [("other", "月末发现")])
     published_at = end + timedelta(hours=2)
     snapshot = await standings.publish(session, v.village.id, "month", start, end,
                                        actor_user_id=v.admin.id, now=published_at)
@@ -136,7 +127,7 @@ async def test_a_published_snapshot_does_not_change_when_later_data_arrives(sess
     assert twice.value.code is ScoringErrorCode.ALREADY_PUBLISHED
 
     # later: a visit logged late for that month, more points, the weights changed
-    await _visit(session, a, v.households[1], "in_person", end - days(2), [("other", "补录的问题")])
+    await log_visit(session, a, v.households[1], "in_person", end - days(2), [("other", "补录的问题")])
     await _award(session, v, v.households[1], end - days(1), "n:late")
     await weights.set_weights(session, v.village.id, weights.Weights(Decimal(10), Decimal(10), Decimal(10)),
                               actor_user_id=v.admin.id, now=published_at)
@@ -195,7 +186,7 @@ async def test_the_breakdown_through_the_api_and_who_may_see_it(api, session, se
     await rules.create_rule(session, v.village.id, "read", rules.RuleTerms(
         name="有效阅读", points=3, trigger="event", event_type="notice_read"), v.admin.id, since)
     await links.link(session, [v.households[0]], a, linked_by=v.admin.id, now=since)
-    await _visit(session, a, v.households[0], "in_person", since + (now - since) / 3, [("dispute", "邻里宅基地纠纷")])
+    await log_visit(session, a, v.households[0], "in_person", since + (now - since) / 3, [("dispute", "邻里宅基地纠纷")])
     await _award(session, v, v.households[0], since + (now - since) / 2, "n:api")
     variables = {"p": "MONTH", "r": "PARTY_MEMBER"}
     mine = (await api.data(BREAKDOWN, variables, api.token_for(a)))["scoreBreakdown"]
