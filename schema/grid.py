@@ -252,6 +252,11 @@ class Household(relay.Node):
             hamlet_id=row.hamlet_id, unit_path=unit_path,
         )
 
+    @classmethod
+    async def load(cls, info: Info, household_id: int) -> Household:
+        """A household another record points to, through the request's loader."""
+        return cls.from_row(*await info.context.loaders.household.load(household_id))
+
     @strawberry.field
     async def unit(self, info: Info) -> OrgUnit:
         return OrgUnit.from_row(await info.context.loaders.unit.load(self.unit_id))
@@ -389,6 +394,11 @@ class User(relay.Node):
     def from_row(cls, row: UserRow, access_path: str | None) -> User:
         return cls(id=row.id, display_name=row.display_name, raw_phone=row.phone, access_path=access_path)
 
+    @classmethod
+    async def load(cls, info: Info, user_id: int, access_path: str | None) -> User:
+        """A user another record points to, through the request's loader."""
+        return cls.from_row(await info.context.loaders.user.load(user_id), access_path)
+
     @strawberry.field
     def phone(self, info: Info) -> str | None:
         viewer = info.context.loaded_viewer
@@ -438,5 +448,5 @@ class Appointment(relay.Node):
 
     @strawberry.field
     async def user(self, info: Info) -> User:
-        return User.from_row(await info.context.loaders.user.load(self.user_id), self.unit_path)
+        return await User.load(info, self.user_id, self.unit_path)
 

@@ -57,16 +57,6 @@ def contact_needed(living_status: str) -> ContactNeeded:
     return ContactNeeded.IN_PERSON if living_status == "at_home" else ContactNeeded.ANY
 
 
-async def _user(info: Info, user_id: int | None, access_path: str | None) -> User | None:
-    if user_id is None:
-        return None
-    return User.from_row(await info.context.loaders.user.load(user_id), access_path)
-
-
-async def _household(info: Info, household_id: int) -> Household:
-    return Household.from_row(*await info.context.loaders.household.load(household_id))
-
-
 @strawberry.type
 class HouseholdLink:
     """A party member's responsibility for a household, from `validFrom` to `validTo`."""
@@ -82,11 +72,11 @@ class HouseholdLink:
 
     @strawberry.field
     async def member(self, info: Info) -> User:
-        return await _user(info, self.row.member_user_id, None)
+        return await User.load(info, self.row.member_user_id, None)
 
     @strawberry.field
     async def household(self, info: Info) -> Household:
-        return await _household(info, self.row.household_id)
+        return await Household.load(info, self.row.household_id)
 
 
 @strawberry.type
@@ -169,7 +159,7 @@ class Visit(relay.Node):
 
     @strawberry.field
     async def household(self, info: Info) -> Household:
-        return await _household(info, self.row.household_id)
+        return await Household.load(info, self.row.household_id)
 
     @strawberry.field(description="Problems found, for the village's problem list (问题清单).")
     async def problems(self, info: Info) -> list[VisitProblem]:
@@ -259,7 +249,7 @@ class DueHousehold:
 
     @strawberry.field(description="Who answers for it; null if no party member is linked.")
     async def member(self, info: Info) -> User | None:
-        return await _user(info, self.member_id, self.access_path)
+        return await User.load(info, self.member_id, self.access_path) if self.member_id else None
 
 
 @strawberry.type

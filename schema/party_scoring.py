@@ -83,7 +83,7 @@ class PartyStanding:
 
     @strawberry.field
     async def person(self, info: Info) -> User:
-        return User.from_row(await info.context.loaders.user.load(self.user_id), self.access_path)
+        return await User.load(info, self.user_id, self.access_path)
 
 
 @strawberry.type
@@ -112,7 +112,7 @@ class ContactEvidence:
 
     @strawberry.field
     async def household(self, info: Info) -> Household:
-        return Household.from_row(*await info.context.loaders.household.load(self.household_id))
+        return await Household.load(info, self.household_id)
 
     @strawberry.field
     async def visit(self, info: Info) -> Visit | None:
@@ -158,7 +158,7 @@ class PointsEvidence:
 
     @strawberry.field
     async def household(self, info: Info) -> Household:
-        return Household.from_row(*await info.context.loaders.household.load(self.household_id))
+        return await Household.load(info, self.household_id)
 
 
 @strawberry.type
@@ -237,7 +237,7 @@ class ChiefHonour:
 
     @strawberry.field
     async def chief(self, info: Info) -> User:
-        return User.from_row(await info.context.loaders.user.load(self.user_id), None)
+        return await User.load(info, self.user_id, None)
 
 
 @strawberry.type

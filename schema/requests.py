@@ -148,7 +148,7 @@ class ResidentRequest(relay.Node):
     async def household(self, info: Info) -> HouseholdRef:
         from schema.grid import Household
 
-        return Household.from_row(*await info.context.loaders.household.load(self.row.household_id))
+        return await Household.load(info, self.row.household_id)
 
     @strawberry.field(description="Who accepted it first, and stays responsible until it is closed.")
     async def owner_name(self, info: Info) -> str | None:
