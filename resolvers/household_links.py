@@ -154,14 +154,15 @@ async def log_visit(info: Info, input: LogVisitInput) -> VisitPayload:
     return VisitPayload(visit=row and Visit.from_row(row), errors=errors(errs))
 
 
-async def visible_visit(session: AsyncSession, viewer: Viewer, global_id, field: str = "visitId") -> VisitRow:
+async def visible_visit(session: AsyncSession, viewer: Viewer, visit_id: int, field: str = "visitId") -> VisitRow:
+    """The visit, if the viewer may see it; else not found."""
     found = (
         await session.execute(
             select(VisitRow, OrgUnit.path, HouseholdLink.member_user_id)
             .join(Household, Household.id == VisitRow.household_id)
             .join(OrgUnit, OrgUnit.id == Household.unit_id)
             .outerjoin(HouseholdLink, (HouseholdLink.household_id == Household.id) & HouseholdLink.valid_to.is_(None))
-            .where(VisitRow.id == db_id(global_id, "Visit", field))
+            .where(VisitRow.id == visit_id)
         )
     ).one_or_none()
     if found is None or not may_see_visit(viewer, *found):
@@ -175,7 +176,7 @@ async def correct_visit(info: Info, input: CorrectVisitInput) -> VisitPayload:
     viewer = await ctx.require_viewer()
 
     async def action(session: AsyncSession):
-        visit = await visible_visit(session, viewer, input.visit_id)
+        visit = await visible_visit(session, viewer, db_id(input.visit_id, "Visit", "visitId"))
         return await visits.correct_visit(
             session, viewer, visit.id, reason=input.reason, now=ctx.now(),
             mode=input.mode.value if input.mode else None, occurred_at=input.occurred_at,

@@ -45,7 +45,7 @@ STORE_ROLES = ADMIN_ROLES | {"store_clerk"}
 
 
 async def _visit(session: AsyncSession, viewer: Viewer, id: int):
-    return Visit.from_row(await visible_visit(session, viewer, relay.GlobalID("Visit", str(id)), "id"))
+    return Visit.from_row(await visible_visit(session, viewer, id, "id"))
 
 
 async def _org_unit(session: AsyncSession, viewer: Viewer, id: int):
