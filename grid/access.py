@@ -44,18 +44,23 @@ async def get_household(
     field: str = "id",
 ) -> tuple[Household, str]:
     """The household and the path of its unit."""
-    row = (
-        await session.execute(
-            select(Household, OrgUnit.path)
-            .join(OrgUnit, OrgUnit.id == Household.unit_id)
-            .where(Household.id == household_id)
-        )
-    ).one_or_none()
+    row = await household_and_path(session, household_id)
     if row is None or not can_see_household(viewer, row[0].id, row[1]):
         raise not_found("户", field)
     if manage:
         require_manage(viewer, row[1])
     return row[0], row[1]
+
+
+async def household_and_path(session: AsyncSession, household_id: int) -> tuple[Household, str] | None:
+    """The household and the path of its unit, whoever asks (callers decide who may)."""
+    row = (
+        await session.execute(
+            select(Household, OrgUnit.path).join(OrgUnit, OrgUnit.id == Household.unit_id)
+            .where(Household.id == household_id)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row else None
 
 
 async def get_resident(

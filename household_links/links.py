@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grid.access import household_and_path
 from grid.appointments import held_at
 from household_links.errors import LinkError, LinkErrorCode, invalid
 from household_links.visibility import serving_villages
@@ -176,8 +177,4 @@ async def linked_household(session: AsyncSession, viewer: Viewer, household_id: 
     be linked to households outside the unit where they hold their post."""
     if not await is_linked_member(session, household_id, viewer):
         return None
-    found = (await session.execute(
-        select(Household, OrgUnit.path).join(OrgUnit, OrgUnit.id == Household.unit_id)
-        .where(Household.id == household_id)
-    )).one()
-    return found[0], found[1]
+    return await household_and_path(session, household_id)
