@@ -17,6 +17,9 @@ It does the work the GraphQL service does for the same answer, and no more:
 The answers have the same JSON shape as the GraphQL ones. Each route counts the SQL
 statements it sends (GET /floor/stats), the way the service's are counted.
 
+The same process serves bench/bare_graphql.py at /bare/graphql: these statements behind
+strawberry.
+
 Run: uvicorn --app-dir bench floor:app --port 8101 (DATABASE_URL and JWT_SECRET set).
 """
 
@@ -38,6 +41,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from affairs.notices import ancestor_paths
 
 CHINA = ZoneInfo("Asia/Shanghai")
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -138,8 +143,10 @@ async def load_viewer(db: Db, user_id: int, now: datetime):
 
 # ---- the resident's home screen ----------------------------------------------------------
 
+# $2: the ancestor paths of the household's unit (an audience unit is one of them), as the
+# service matches them: one key probe per notice
 VISIBLE = """n.village_id = $1 AND n.status = 'published' AND n.published_at <= $3
-  AND EXISTS (SELECT 1 FROM notice_audiences a WHERE a.notice_id = n.id AND starts_with($2, a.unit_path))"""
+  AND EXISTS (SELECT 1 FROM notice_audiences a WHERE a.notice_id = n.id AND a.unit_path = ANY($2::text[]))"""
 BALANCE = """
 SELECT a.id,
        (SELECT coalesce(sum(l.remaining), 0) FROM points_lots l
@@ -188,7 +195,7 @@ async def home(request: Request) -> Response:
                     ]},
                 },
             }
-            args = (viewer["village_id"], viewer["household_unit_path"], now, viewer["resident_id"])
+            args = (viewer["village_id"], ancestor_paths(viewer["household_unit_path"]), now, viewer["resident_id"])
             unread = await db.fetchval(UNREAD, *args)
             notices = await db.fetch(NEWEST, *args)
         else:
@@ -271,31 +278,39 @@ async def redeem(request: Request) -> Response:
     if user_id is None:
         return unauthenticated()
     body = await request.json()
-    item_id, key, quantity = from_gid(body["item"], "RewardItem"), body["key"].strip(), 1
     now = datetime.now(UTC)
-    digest = request_hash(item_id=item_id, quantity=quantity)
     stats["redeem"][0] += 1
     async with pool.acquire() as conn:
         db = Db(conn, "redeem")
         viewer, _grants = await load_viewer(db, user_id, now)
         if viewer is None:
             return unauthenticated()
-        village_id, household_id = viewer["village_id"], viewer["household_id"]
         try:
-            async with conn.transaction():
-                redemption = await _redeem(db, viewer, village_id, household_id, item_id, key,
-                                           quantity, digest, now)
+            redemption = await redeem_item(db, viewer, from_gid(body["item"], "RewardItem"), body["key"], 1, now)
         except Refusal as refusal:
-            if refusal.remember:  # a retry with this key gets the same answer
-                await db.execute(
-                    "INSERT INTO idempotency_records (user_id, operation, key, request_hash, error_code,"
-                    " error_message) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                    user_id, REDEEM_OPERATION, key, digest, refusal.code, refusal.message)
             return answer({"data": {"redeemReward": {
                 "redemption": None, "errors": [{"code": refusal.code}]}}})
     return answer({"data": {"redeemReward": {"redemption": {
         "id": gid("Redemption", redemption["id"]), "status": "RESERVED",
         "pickupCode": redemption["pickup_code"]}, "errors": []}}})
+
+
+async def redeem_item(db: Db, viewer, item_id: int | None, key: str, quantity: int, now: datetime):
+    """The redemption (id, pickup_code), in a transaction of its own; a Refusal is remembered
+    under the key, so that a retry gets the same answer."""
+    key = key.strip()
+    digest = request_hash(item_id=item_id, quantity=quantity)
+    try:
+        async with db.conn.transaction():
+            return await _redeem(db, viewer, viewer["village_id"], viewer["household_id"], item_id, key,
+                                 quantity, digest, now)
+    except Refusal as refusal:
+        if refusal.remember:
+            await db.execute(
+                "INSERT INTO idempotency_records (user_id, operation, key, request_hash, error_code,"
+                " error_message) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                viewer["id"], REDEEM_OPERATION, key, digest, refusal.code, refusal.message)
+        raise
 
 
 async def _redeem(db: Db, viewer, village_id, household_id, item_id, key, quantity, digest, now):
@@ -394,7 +409,7 @@ async def finish(request: Request) -> Response:
             return unauthenticated()
         try:
             async with conn.transaction():
-                receipt_id, seconds, points = await _finish(db, viewer, read_id, now)
+                receipt_id, seconds, points = await finish_read(db, viewer, read_id, now)
         except Refusal as refusal:
             return answer({"data": {"finishNoticeRead": {
                 "receipt": None, "pointsAwarded": 0, "errors": [{"code": refusal.code}]}}})
@@ -403,13 +418,14 @@ async def finish(request: Request) -> Response:
         "pointsAwarded": points, "errors": []}}})
 
 
-async def _finish(db: Db, viewer, read_id: int, now: datetime):
+async def finish_read(db: Db, viewer, read_id: int | None, now: datetime):
+    """(receipt id, seconds read, points awarded); run it in a transaction."""
     read = await db.fetchrow("SELECT * FROM notice_reads WHERE id = $1 FOR UPDATE", read_id)
     if read is None or read["user_id"] != viewer["id"]:
         raise Refusal("NOT_FOUND", "阅读记录不存在")
     visible = await db.fetchval(
         f"SELECT n.id FROM notices n WHERE n.id = $4 AND {VISIBLE}",
-        viewer["village_id"], viewer["household_unit_path"], now, read["notice_id"])
+        viewer["village_id"], ancestor_paths(viewer["household_unit_path"]), now, read["notice_id"])
     if visible is None:
         raise Refusal("NOT_FOUND", "公开信息不存在")
     if read["finished_at"] is not None:
@@ -521,10 +537,13 @@ async def healthz(request: Request) -> Response:
     return answer({"status": "ok"})
 
 
+import bare_graphql  # noqa: E402  (it builds on this module's functions, defined above)
+
 app = Starlette(routes=[
     Route("/healthz", healthz),
     Route("/floor/home", home, methods=["POST"]),
     Route("/floor/redeem", redeem, methods=["POST"]),
     Route("/floor/finish", finish, methods=["POST"]),
     Route("/floor/stats", show_stats, methods=["GET", "POST"]),
+    Route("/bare/graphql", bare_graphql.app),
 ], lifespan=lifespan)

@@ -4,7 +4,8 @@
 
 It builds (or reuses) the datasets (bench/dataset.py), serves the API for each scale under
 uvicorn with one worker (`village serve --no-migrate`, production settings), next to the
-hand-written floor (bench/floor.py), and drives both with wrk (bench/load.lua) from
+hand-written floor (bench/floor.py) and bare GraphQL (bench/bare_graphql.py: the floor's
+SQL behind strawberry, in the floor's process), and drives them with wrk (bench/load.lua) from
 thousands of residents' tokens. It also runs pgbench (bench/redeem.pgbench) for
 redeemReward, runs the notice-read storm and checks that every award happened exactly
 once, counts the SQL statements per operation, profiles the service under load with
@@ -12,7 +13,7 @@ py-spy, runs `village rewards check`, and prints the table. Raw numbers go to
 bench/results/; bench/RESULTS.md has a run and what it says.
 
 This machine may be shared, so each operation's phases are interleaved: round by round,
-village then county, GraphQL then floor, so that whatever else runs meanwhile weighs on
+village then county, GraphQL, bare GraphQL, floor, so that whatever else runs meanwhile weighs on
 them alike. Rounds are merged exactly (wrk's full latency histograms, pgbench's
 per-transaction log).
 
@@ -452,7 +453,7 @@ def pgbench_round(phase: Phase, data: RunData, args, seconds: float) -> None:
 def report_phase(phase: Phase) -> None:
     cpu = f"{phase.cpu_ms:5.2f} CPU ms/req" if phase.cpu_ms else " " * 15
     failed = f", {phase.failures} failed: {phase.extra.get('first_failure', '')}" if phase.failures else ""
-    log(f"  {phase.operation:<24} {phase.scale:<8} {phase.impl:<8} {phase.rps:7.1f}/s  p50 {phase.p50_ms:7.1f} ms"
+    log(f"  {phase.operation:<24} {phase.scale:<8} {phase.impl:<12} {phase.rps:7.1f}/s  p50 {phase.p50_ms:7.1f} ms"
         f"  p99 {phase.p99_ms:7.1f} ms  {cpu}  ({phase.requests} requests, load {phase.load:.1f}{failed})")
 
 
@@ -599,20 +600,23 @@ def graphql_storm(system: System, args, nonce: str, phases: dict) -> None:
     storm_check(finishing, data, notice, started, len(reads))
 
 
-def floor_storm(system: System, args, nonce: str, phases: dict) -> None:
-    """The same storm on the floor, on a notice of its own (reads opened ten minutes ago,
-    written directly: the open is not what the floor is compared on)."""
+def hand_written_storm(system: System, impl: str, args, nonce: str, phases: dict) -> None:
+    """The same storm on the floor or on bare GraphQL, on a notice of its own (reads opened
+    ten minutes ago, written directly: the open is not what they are compared on)."""
     data = system.data
     started = datetime.now(UTC)
-    notice = create_notice(system.service_url, data, f"阅读积分通知 {nonce} (floor)")
+    notice = create_notice(system.service_url, data, f"阅读积分通知 {nonce} ({impl})")
     asyncio.run(open_reads_in_sql(data.url, notice, data.storm_residents))
     reads = asyncio.run(storm_reads(data.url, notice))
     random.Random(3).shuffle(reads)
-    lines = data.folder / "storm_finish_floor.tsv"
-    lines.write_text("".join(
-        f"{data.tokens[u]}\t{json.dumps({'readId': gid('NoticeRead', r)})}\n" for r, u in reads), encoding="utf-8")
-    phase = phases[("finishNoticeRead storm", system.name, "floor")]
-    wrk_round(phase, f"{system.floor_url}/floor/finish", lines, system.floor, args, nonce, mode="once",
+    if impl == BARE:
+        route, body = "/bare/graphql", lambda r: graphql_body(FINISH, "Finish", {"read": gid("NoticeRead", r)})
+    else:
+        route, body = "/floor/finish", lambda r: json.dumps({"readId": gid("NoticeRead", r)})
+    lines = data.folder / f"storm_finish_{impl.replace(' ', '_')}.tsv"
+    lines.write_text("".join(f"{data.tokens[u]}\t{body(r)}\n" for r, u in reads), encoding="utf-8")
+    phase = phases[("finishNoticeRead storm", system.name, impl)]
+    wrk_round(phase, f"{system.floor_url}{route}", lines, system.floor, args, nonce, mode="once",
               seconds=args.storm_limit)
     report_phase(phase)
     storm_check(phase, data, notice, started, len(reads))
@@ -732,26 +736,33 @@ def profile(system: System, lines: Path, operation: str, args, nonce: str, out: 
 
 
 def same_answers(system: System) -> None:
-    """The floor must answer what the service answers: compare a few home screens."""
+    """The floor and bare GraphQL must answer what the service answers: compare a few home
+    screens."""
     for r in system.data.residents[:5]:
         token = system.data.tokens[r]
         graphql = post_json(f"{system.service_url}/graphql", graphql_body(HOME, "Home"), token)
         floor = post_json(f"{system.floor_url}/floor/home", "{}", token)
-        if graphql != floor:
-            raise SystemExit(f"{system.name}: floor and service disagree on resident {r}'s home screen:\n"
-                             f"{graphql}\n{floor}")
+        bare = post_json(f"{system.floor_url}/bare/graphql", graphql_body(HOME, "Home"), token)
+        if not graphql == floor == bare:
+            raise SystemExit(f"{system.name}: the service, the floor and bare GraphQL disagree on resident {r}'s "
+                             f"home screen:\n{graphql}\n{floor}\n{bare}")
 
 
 # ---- the run ---------------------------------------------------------------------------------
 
+# The floor's statements behind strawberry (bench/bare_graphql.py), served by the floor's process.
+BARE = "bare GraphQL"
+IMPLEMENTATIONS = ("GraphQL", BARE, "floor", "pgbench")
 # (operation, implementation, data file, route) measured with wrk, in this order; the reads
 # before the writes, which grow the ledgers the reads go over.
 READS = [
-    [("home screen", "GraphQL", "home.tsv", "/graphql"), ("home screen", "floor", "floor_home.tsv", "/floor/home")],
+    [("home screen", "GraphQL", "home.tsv", "/graphql"), ("home screen", BARE, "home.tsv", "/bare/graphql"),
+     ("home screen", "floor", "floor_home.tsv", "/floor/home")],
     [("catalog page", "GraphQL", "catalog.tsv", "/graphql")],
     [("pointsOverview (admin)", "GraphQL", "overview.tsv", "/graphql")],
 ]
 WRITES = [("redeemReward", "GraphQL", "redeem.tsv", "/graphql"),
+          ("redeemReward", BARE, "redeem.tsv", "/bare/graphql"),
           ("redeemReward", "floor", "floor_redeem.tsv", "/floor/redeem")]
 
 
@@ -778,7 +789,7 @@ def measure(systems: list[System], args, nonce: str) -> tuple[dict, dict]:
                               f"{nonce}-{impl[0]}{r}", seconds=round_seconds, warm=r == 0)
         for operation in dict.fromkeys(op for op, *_ in group):
             for system in systems:
-                for impl in ("GraphQL", "floor", "pgbench"):
+                for impl in IMPLEMENTATIONS:
                     if (operation, system.name, impl) in phases:
                         report_phase(phases[(operation, system.name, impl)])
 
@@ -786,18 +797,20 @@ def measure(systems: list[System], args, nonce: str) -> tuple[dict, dict]:
     for system in systems:
         phase("openNotice (storm)", system.name, "GraphQL")
         phase("finishNoticeRead storm", system.name, "GraphQL")
+        phase("finishNoticeRead storm", system.name, BARE)
         phase("finishNoticeRead storm", system.name, "floor")
     for system in systems:
         log(f"  {system.name}: {len(system.data.storm_residents)} residents, GraphQL")
         graphql_storm(system, args, nonce, phases)
-    for system in systems:
-        log(f"  {system.name}: {len(system.data.storm_residents)} residents, floor")
-        floor_storm(system, args, nonce, phases)
+    for impl in (BARE, "floor"):
+        for system in systems:
+            log(f"  {system.name}: {len(system.data.storm_residents)} residents, {impl}")
+            hand_written_storm(system, impl, args, nonce, phases)
 
     floor_counts = {s.name: json.loads(urllib.request.urlopen(f"{s.floor_url}/floor/stats").read()) for s in systems}
     for (operation, scale, impl), p in phases.items():
         route = {"home screen": "home", "redeemReward": "redeem", "finishNoticeRead storm": "finish"}.get(operation)
-        counted = floor_counts[scale].get(route) if impl == "floor" else None
+        counted = floor_counts[scale].get({"floor": route, BARE: f"bare:{route}"}.get(impl))
         if counted and counted["requests"]:
             p.statements = counted["statements"] / counted["requests"]
 
@@ -821,26 +834,28 @@ SERVICE_OPS = {"home screen": "home", "catalog page": "catalog", "redeemReward":
 
 def table(phases: dict) -> str:
     rows = ["| operation | scale | implementation | req/s | p50 ms | p99 ms | SQL/op | worker CPU ms/req "
-            "| GraphQL ÷ floor: req/s | : CPU per req | load |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| ÷ floor: req/s | : CPU per req | ÷ bare GraphQL: req/s | load |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     order = list(dict.fromkeys(op for op, _, _ in phases))
     for operation in order:
         for scale in ("village", "county"):
-            for impl in ("GraphQL", "floor", "pgbench"):
+            for impl in IMPLEMENTATIONS:
                 p = phases.get((operation, scale, impl))
                 if p is None:
                     continue
-                ratio = cpu_ratio = ""
-                floor = phases.get((operation, scale, "floor"))
-                if impl == "GraphQL" and floor and floor.rps:
+                ratio = cpu_ratio = bare_ratio = ""
+                floor, bare = phases.get((operation, scale, "floor")), phases.get((operation, scale, BARE))
+                if impl in ("GraphQL", BARE) and floor and floor.rps:
                     ratio = f"{p.rps / floor.rps:.2f}"
                     if p.cpu_ms and floor.cpu_ms:
                         cpu_ratio = f"{p.cpu_ms / floor.cpu_ms:.1f}×"
+                if impl == "GraphQL" and bare and bare.rps:
+                    bare_ratio = f"{p.rps / bare.rps:.2f}"
                 sql = "" if p.statements is None else f"{p.statements:.1f}".rstrip("0").rstrip(".")
                 cpu = "" if p.cpu_ms is None else f"{p.cpu_ms:.2f}"
                 name = operation + (" ✗" if p.failures else "")
                 rows.append(f"| {name} | {scale} | {impl} | {p.rps:.0f} | {p.p50_ms:.1f} | {p.p99_ms:.1f} | {sql} "
-                            f"| {cpu} | {ratio} | {cpu_ratio} | {p.load:.1f} |")
+                            f"| {cpu} | {ratio} | {cpu_ratio} | {bare_ratio} | {p.load:.1f} |")
     return "\n".join(rows)
 
 
@@ -858,11 +873,16 @@ def verdicts(phases: dict) -> list[str]:
                    if g.cpu_ms and f.cpu_ms else "")
             lines.append(f"{'MET   ' if ratio >= want else 'MISSED'}  {scale}: {op}, GraphQL ≥ {want} × floor req/s "
                          f"({g.rps:.0f} / {f.rps:.0f} = {ratio:.2f}{cpu})")
-        g, f = get(("finishNoticeRead storm", scale, "GraphQL")), get(("finishNoticeRead storm", scale, "floor"))
-        if g and f:
-            once = g.extra.get("exactly_once") and f.extra.get("exactly_once")
-            lines.append(f"{'MET   ' if once else 'MISSED'}  {scale}: storm of {g.extra.get('readers')} readers on one "
-                         f"notice, every award exactly once (GraphQL and floor), `village rewards check` passes")
+            b = get((op, scale, BARE))
+            if b and b.rps:  # not a target: where the gap lies
+                lines.append(f"  info  {scale}: {op}, bare GraphQL ÷ floor = {b.rps / f.rps:.2f} (the GraphQL layer "
+                             f"alone), GraphQL ÷ bare GraphQL = {g.rps / b.rps:.2f} (SQLAlchemy and the service's code)")
+        storms = [p for impl in IMPLEMENTATIONS if (p := get(("finishNoticeRead storm", scale, impl)))]
+        if storms:
+            once = all(p.extra.get("exactly_once") for p in storms)
+            lines.append(f"{'MET   ' if once else 'MISSED'}  {scale}: storm of {storms[0].extra.get('readers')} readers "
+                         f"on one notice, every award exactly once ({', '.join(p.impl for p in storms)}), "
+                         "`village rewards check` passes")
     if "village" in scales and "county" in scales:
         for (op, scale, impl), p in phases.items():
             v = get((op, "village", impl))
@@ -915,7 +935,7 @@ def main() -> None:
             system.service.wait_ready()
             system.floor.wait_ready()
             same_answers(system)
-        log("floor and service give identical home screens; load phases "
+        log("the service, the floor and bare GraphQL give identical home screens; load phases "
             f"({args.duration:.0f}s per phase in {args.rounds} interleaved rounds, {args.connections} connections, "
             "one worker each)")
         phases, profiles = measure(systems, args, nonce)
