@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import PointsTransaction, Redemption, RewardItem, StockMovement
 from rewards import idempotency, ledger
@@ -58,15 +59,11 @@ async def redeem(
     cost = item.points_price * quantity
     legs = await ledger.draw(session, account.id, cost, now)
 
-    reserved = await session.execute(
-        update(RewardItem)
-        .where(RewardItem.id == item.id, RewardItem.stock_available >= quantity)
-        .values(stock_available=RewardItem.stock_available - quantity,
-                stock_reserved=RewardItem.stock_reserved + quantity)
-        .returning(RewardItem.id)
-    )
-    if reserved.first() is None:  # cannot happen under the item lock; the guard stays anyway
+    stock = (await session.execute(_RESERVE_STOCK, {"item_id": item.id, "quantity": quantity})).first()
+    if stock is None:  # cannot happen under the item lock; the guard stays anyway
         raise RewardsError(RewardsErrorCode.OUT_OF_STOCK, "库存不足", field="quantity")
+    set_committed_value(item, "stock_available", stock.stock_available)  # the locked item, as stored now
+    set_committed_value(item, "stock_reserved", stock.stock_reserved)
     village_policy = await policy(session, village_id)
     redemption = await _insert_with_code(
         session, village_id=village_id, household_id=household_id, account_id=account.id,
@@ -105,14 +102,28 @@ async def _check_limit(session, item: RewardItem, household_id: int, quantity: i
         raise RewardsError(RewardsErrorCode.LIMIT_REACHED, f"每户限兑{item.limit_quantity}件", field="quantity")
 
 
+# The hot statements of a redemption, built once: a request only binds its values.
+_RESERVE_STOCK = (
+    update(RewardItem)
+    .where(RewardItem.id == bindparam("item_id"), RewardItem.stock_available >= bindparam("quantity"))
+    .values(stock_available=RewardItem.stock_available - bindparam("quantity"),
+            stock_reserved=RewardItem.stock_reserved + bindparam("quantity"))
+    .returning(RewardItem.stock_available, RewardItem.stock_reserved)
+    .execution_options(synchronize_session=False)
+)
+_INSERTED = ("village_id", "household_id", "account_id", "resident_id", "user_id", "item_id", "quantity",
+             "points", "pickup_code", "pickup_deadline", "created_at")
+_INSERT_REDEMPTION = (
+    insert(Redemption)
+    .values({name: bindparam(name, type_=Redemption.__table__.c[name].type) for name in _INSERTED})
+    .on_conflict_do_nothing(index_elements=["village_id", "pickup_code"])
+    .returning(Redemption)
+)
+
+
 async def _insert_with_code(session: AsyncSession, **values) -> Redemption:
     for _ in range(5):
-        redemption = await session.scalar(
-            insert(Redemption)
-            .values(pickup_code=new_pickup_code(), **values)
-            .on_conflict_do_nothing(index_elements=["village_id", "pickup_code"])
-            .returning(Redemption)
-        )
+        redemption = await session.scalar(_INSERT_REDEMPTION, {**values, "pickup_code": new_pickup_code()})
         if redemption is not None:
             return redemption
         # the code is taken in this village: draw another
