@@ -377,7 +377,9 @@ async def create_reward_item(info: Info, input: CreateRewardItemInput) -> Reward
             limit_period=input.limit_period.value if input.limit_period else None,
             active_from=input.active_from, active_to=input.active_to,
         )
-        return await catalog_domain.create_item(session, village.id, terms, input.stock, viewer.user_id, ctx.now())
+        return await catalog_domain.create_item(
+            session, village.id, terms, input.stock, viewer.user_id, ctx.now(), input.idempotency_key
+        )
 
     row, errs = await in_transaction(info, action)
     return RewardItemPayload(item=row and RewardItem.from_row(row), errors=errors(errs))

@@ -16,6 +16,7 @@ from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 MAX_PRICE = 1_000_000
 MAX_STOCK = 1_000_000
 ADJUST_STOCK = "adjustStock"
+CREATE_ITEM = "createRewardItem"
 
 
 @dataclass
@@ -64,11 +65,19 @@ def _reason(reason: str) -> str:
 
 async def create_item(
     session: AsyncSession, village_id: int, terms: ItemTerms, stock: int, actor_user_id: int,
-    now: datetime,
+    now: datetime, idempotency_key: str | None = None,
 ) -> RewardItem:
+    """A new item with its opening stock. With a key, a retry returns the item the first
+    request created instead of putting a second one (and its stock) on the shelf."""
     check_terms(terms)
     if not 0 <= stock <= MAX_STOCK:
         raise invalid(f"库存为0到{MAX_STOCK}", "stock")
+    if idempotency_key is not None:
+        key = idempotency.check_key(idempotency_key)
+        digest = idempotency.request_hash(village_id=village_id, stock=stock, **vars(terms))
+        earlier = await idempotency.replay(session, actor_user_id, CREATE_ITEM, key, digest)
+        if earlier is not None:
+            return await session.get(RewardItem, earlier.result_id)
     item = RewardItem(village_id=village_id, stock_available=stock, created_at=now, **vars(terms))
     session.add(item)
     await session.flush()
@@ -80,6 +89,8 @@ async def create_item(
             )
         )
         await session.flush()
+    if idempotency_key is not None:
+        await idempotency.remember(session, actor_user_id, CREATE_ITEM, key, digest, item.id)
     return item
 
 

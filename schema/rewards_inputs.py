@@ -66,6 +66,9 @@ class CreateRewardItemInput:
     limit_period: Period | None = None
     active_from: datetime | None = None
     active_to: datetime | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description=KEY + " Without one, a retry puts a second item on the shelf."
+    )
 
 
 @strawberry.input

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
+from models import StockMovement
 from tests.rewards_support import (
     ADJUST_POINTS,
     ADJUST_STOCK,
@@ -95,6 +98,31 @@ async def test_admin_adjustments_and_stock_are_idempotent_and_explained(api, ses
     written_off = await api.data(ADJUST_STOCK, {"item": item_id, "delta": -12, "reason": "破损", "key": "s2"}, admin)
     assert written_off["adjustStock"]["errors"][0]["code"] == "OUT_OF_STOCK"
     await assert_ledger_consistent(session)
+
+
+async def test_a_retried_new_item_is_put_on_the_shelf_once(api, session, settings):
+    v = await build_village(session, settings, "架村")
+    admin = api.token_for(v.admin)
+    soap = {"name": "香皂", "pointsPrice": 8, "stock": 40, "idempotencyKey": "item-1"}
+    first = (await api.data(CREATE_ITEM, {"input": soap}, admin))["createRewardItem"]
+    retry = (await api.data(CREATE_ITEM, {"input": soap}, admin))["createRewardItem"]
+    assert first["errors"] == retry["errors"] == []
+    assert retry["item"] == first["item"] and first["item"]["stockAvailable"] == 40
+    catalog = await api.data(CATALOG, token=api.token_for(v.resident_user))
+    assert [e["node"]["name"] for e in catalog["catalog"]["edges"]] == ["香皂"]
+    received = await session.scalar(
+        select(func.count()).select_from(StockMovement).where(StockMovement.village_id == v.village.id)
+    )
+    assert received == 1  # one opening stock, not two
+
+    other = (await api.data(CREATE_ITEM, {"input": {**soap, "stock": 41}}, admin))["createRewardItem"]
+    assert other["item"] is None and other["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    blank = (await api.data(CREATE_ITEM, {"input": {**soap, "idempotencyKey": " "}}, admin))["createRewardItem"]
+    assert blank["errors"][0]["field"] == "idempotencyKey"
+    # without a key every request is a new item, as before
+    await api.data(CREATE_ITEM, {"input": {"name": "毛巾", "pointsPrice": 5}}, admin)
+    await api.data(CREATE_ITEM, {"input": {"name": "毛巾", "pointsPrice": 5}}, admin)
+    assert len((await api.data(CATALOG, token=api.token_for(v.resident_user)))["catalog"]["edges"]) == 3
 
 
 async def test_bad_store_input_is_refused_with_codes(api, session, settings):
