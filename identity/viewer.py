@@ -40,6 +40,9 @@ class Viewer:
     village_id: int | None  # the village of the viewer's household
     household_unit_path: str | None
     grants: tuple[Grant, ...]
+    # The household's row, loaded with the viewer: `me { household }` (the home screen)
+    # needs no second query.
+    household: Household | None = None
 
     def roots(self, roles: frozenset[str]) -> list[str]:
         """Paths of the units where the viewer holds one of `roles` (their subtrees)."""
@@ -74,7 +77,7 @@ def within(path_column, roots: list[str]) -> ColumnElement[bool]:
 
 
 def _viewer_statement():
-    """The user with their household and, aggregated in a lateral join, the roles they hold
+    """The user with their household (the row) and, aggregated in a lateral join, the roles they hold
     at `now` (in appointment order): one round trip, built once."""
     user_id, now = bindparam("user_id"), bindparam("now")
     unit = aliased(OrgUnit, name="grant_units")
@@ -93,8 +96,7 @@ def _viewer_statement():
     )
     return (
         select(
-            User.id, User.display_name, User.resident_id,
-            HouseholdMembership.household_id, Household.village_id,
+            User.id, User.display_name, User.resident_id, Household,
             OrgUnit.path.label("household_unit_path"),
             grants.c.roles, grants.c.unit_ids, grants.c.unit_paths, grants.c.village_ids,
         )
@@ -120,13 +122,15 @@ async def load_viewer(session: AsyncSession, user_id: int, now: datetime) -> Vie
     row = (await session.execute(_VIEWER, {"user_id": user_id, "now": now})).one_or_none()
     if row is None:
         return None
+    household = row.Household
     grants = zip(row.roles, row.unit_ids, row.unit_paths, row.village_ids, strict=True) if row.roles else ()
     return Viewer(
         user_id=row.id,
         display_name=row.display_name,
         resident_id=row.resident_id,
-        household_id=row.household_id,
-        village_id=row.village_id,
+        household_id=household.id if household else None,
+        village_id=household.village_id if household else None,
         household_unit_path=row.household_unit_path,
         grants=tuple(Grant(*grant) for grant in grants),
+        household=household,
     )

@@ -69,11 +69,9 @@ class Me:
         return Resident.from_row(row, path, membership)
 
     @strawberry.field
-    async def household(self, info: Info) -> Household | None:
-        if self.viewer.household_id is None:
-            return None
-        found = await info.context.loaders.household.load(self.viewer.household_id)
-        return Household.from_row(*found) if found else None
+    def household(self) -> Household | None:
+        row = self.viewer.household  # loaded with the viewer
+        return None if row is None else Household.from_row(row, self.viewer.household_unit_path)
 
     @strawberry.field(description="The roles held now.")
     async def appointments(self, info: Info) -> list[Appointment]:
