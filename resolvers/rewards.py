@@ -481,7 +481,7 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
             raise Forbidden()
         transaction = await awards.reverse_award(
             session, village_id=entry.village_id, award_id=award_id, reason=input.reason,
-            actor_user_id=viewer.user_id, now=ctx.now(),
+            actor_user_id=viewer.user_id, now=ctx.now(), idempotency_key=input.idempotency_key,
         )
         return await access.get_household(session, viewer, transaction.household_id)
 
@@ -557,6 +557,7 @@ async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayloa
         return await claims.review_claim(
             session, village_id=claim.village_id, claim_id=claim.id, approve=input.approve,
             reason=input.reason, reviewer_id=viewer.user_id, now=ctx.now(),
+            idempotency_key=input.idempotency_key,
         )
 
     row, errs = await in_transaction(info, action)

@@ -22,6 +22,7 @@ from rewards.rules import current_versions_for_event, is_active
 
 MAX_ADJUSTMENT = 1_000_000
 ADJUST_POINTS = "adjustPoints"
+REVERSE_AWARD = "reverseAward"
 
 
 @dataclass(frozen=True)
@@ -220,10 +221,11 @@ async def adjust_points(
 
 async def reverse_award(
     session: AsyncSession, *, village_id: int, award_id: int, reason: str, actor_user_id: int,
-    now: datetime,
+    now: datetime, idempotency_key: str | None = None,
 ) -> PointsTransaction:
     """Undo a positive award: its points leave the lot they came in. If some were spent
-    (or expired), say so with a code rather than drive anything negative."""
+    (or expired), say so with a code rather than drive anything negative. With a key, a
+    retry returns the first reversal instead of "already reversed"."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 200:
         raise invalid("撤销必须填写原因（不超过200字）", "reason")
@@ -233,6 +235,13 @@ async def reverse_award(
     if row.points < 0 or row.transaction_id is None:
         raise RewardsError(RewardsErrorCode.INVALID_STATE, "扣分记录请用积分调整更正")
     account = await lock_household_account(session, village_id, row.household_id)
+    key = digest = None
+    if idempotency_key is not None:
+        key = idempotency.check_key(idempotency_key)
+        digest = idempotency.request_hash(award_id=award_id, reason=reason)
+        earlier = await idempotency.replay(session, actor_user_id, REVERSE_AWARD, key, digest)
+        if earlier is not None:
+            return await session.get(PointsTransaction, earlier.result_id)
     reversed_already = await session.scalar(
         select(PointsTransaction.id).where(PointsTransaction.reverses_id == row.transaction_id)
     )
@@ -250,10 +259,13 @@ async def reverse_award(
     lot.remaining -= row.points
     await session.flush()
     issuance = await system_account(session, village_id, "issuance")
-    return await ledger.post(
+    transaction = await ledger.post(
         session, village_id=village_id, kind="reversal", reason=reason, now=now,
         legs=[Leg(account.id, -row.points, lot.id), Leg(issuance.id, row.points)],
         actor_user_id=actor_user_id, household_id=row.household_id, resident_id=row.resident_id,
         rule_version_id=row.rule_version_id, reverses_id=row.transaction_id,
         earned={account.id: -row.points},
     )
+    if key is not None:
+        await idempotency.remember(session, actor_user_id, REVERSE_AWARD, key, digest, transaction.id)
+    return transaction

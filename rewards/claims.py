@@ -10,11 +10,13 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarningRule, PointsClaim
+from rewards import idempotency
 from rewards.awards import award
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 from rewards.rules import current_version, is_active
 
 MAX_PHOTOS = 9
+REVIEW_CLAIM = "reviewClaim"
 
 
 async def submit_claim(
@@ -45,8 +47,10 @@ async def submit_claim(
 
 async def review_claim(
     session: AsyncSession, *, village_id: int, claim_id: int, approve: bool, reason: str | None,
-    reviewer_id: int, now: datetime,
+    reviewer_id: int, now: datetime, idempotency_key: str | None = None,
 ) -> PointsClaim:
+    """Approve (award) or reject a pending claim, once. With a key, a retry returns the
+    claim as the first review left it instead of "already reviewed"."""
     claim = await session.get(PointsClaim, claim_id)
     if claim is None or claim.village_id != village_id:
         raise not_found("申报", "claimId")
@@ -55,6 +59,12 @@ async def review_claim(
         raise invalid("驳回须填写原因", "reason")
     if reason is not None and len(reason) > 500:
         raise invalid("原因不超过500字", "reason")
+    if idempotency_key is not None:
+        key = idempotency.check_key(idempotency_key)
+        digest = idempotency.request_hash(claim_id=claim_id, approve=approve, reason=reason)
+        if await idempotency.replay(session, reviewer_id, REVIEW_CLAIM, key, digest) is not None:
+            await session.refresh(claim)  # as the first review committed it
+            return claim
     decided = await session.execute(
         update(PointsClaim)
         .where(PointsClaim.id == claim.id, PointsClaim.status == "pending")
@@ -74,5 +84,7 @@ async def review_claim(
         await session.execute(
             update(PointsClaim).where(PointsClaim.id == claim.id).values(award_id=outcome.award.id)
         )
+    if idempotency_key is not None:
+        await idempotency.remember(session, reviewer_id, REVIEW_CLAIM, key, digest, claim.id)
     await session.refresh(claim)
     return claim

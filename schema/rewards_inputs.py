@@ -112,6 +112,9 @@ class AdjustPointsInput:
 class ReverseAwardInput:
     entry_id: relay.GlobalID = strawberry.field(description="The ledger entry of the award.")
     reason: str
+    idempotency_key: str | None = strawberry.field(
+        default=None, description=KEY + " Without one, a retry is refused as already reversed."
+    )
 
 
 @strawberry.type
@@ -180,6 +183,9 @@ class ReviewClaimInput:
     claim_id: relay.GlobalID
     approve: bool
     reason: str | None = strawberry.field(default=None, description="Required to reject.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description=KEY + " Without one, a retry is refused as already reviewed."
+    )
 
 
 @strawberry.type

@@ -100,6 +100,48 @@ async def test_admin_adjustments_and_stock_are_idempotent_and_explained(api, ses
     await assert_ledger_consistent(session)
 
 
+REVIEW = """mutation($input: ReviewClaimInput!) { reviewClaim(input: $input) {
+  claim { id status } errors { code field } } }"""
+REVERSE = """mutation($input: ReverseAwardInput!) { reverseAward(input: $input) {
+  household { points { balance } } errors { code field } } }"""
+
+
+async def test_a_retried_review_or_reversal_gets_the_first_answer(api, session, settings):
+    v = await build_village(session, settings, "复村")
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+    rule = await api.data(CREATE_RULE, {"input": {
+        "code": "clean", "name": "庭院整洁", "points": 30, "trigger": "CLAIM"}}, admin)
+    submitted = await api.data(
+        """mutation($r: ID!) { submitClaim(input: {ruleId: $r, note: "院子已清理"}) { claim { id } } }""",
+        {"r": rule["createEarningRule"]["rule"]["id"]}, resident,
+    )
+    approve = {"claimId": submitted["submitClaim"]["claim"]["id"], "approve": True, "idempotencyKey": "rv-1"}
+    for _ in range(2):  # the retry is answered as the first review was
+        reviewed = (await api.data(REVIEW, {"input": approve}, admin))["reviewClaim"]
+        assert reviewed["errors"] == [] and reviewed["claim"]["status"] == "APPROVED"
+    entries = (await api.data(HOME, token=resident))["me"]["household"]["points"]["entries"]["edges"]
+    assert [e["node"]["points"] for e in entries] == [30]  # awarded once
+    reject = {**approve, "approve": False, "reason": "照片不清"}
+    other = (await api.data(REVIEW, {"input": reject}, admin))["reviewClaim"]
+    assert other["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    unkeyed = (await api.data(REVIEW, {"input": {**approve, "idempotencyKey": None}}, admin))["reviewClaim"]
+    assert unkeyed["errors"][0]["code"] == "INVALID_STATE"
+
+    undo = {"entryId": entries[0]["node"]["id"], "reason": "误发", "idempotencyKey": "rev-1"}
+    for _ in range(2):
+        reversed_ = (await api.data(REVERSE, {"input": undo}, admin))["reverseAward"]
+        assert reversed_["errors"] == [] and reversed_["household"]["points"]["balance"] == 0
+    entries = (await api.data(HOME, token=resident))["me"]["household"]["points"]["entries"]["edges"]
+    assert [e["node"]["points"] for e in entries] == [-30, 30]  # reversed once
+    other = (await api.data(REVERSE, {"input": {**undo, "reason": "重复"}}, admin))["reverseAward"]
+    assert other["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    unkeyed = (await api.data(REVERSE, {"input": {**undo, "idempotencyKey": None}}, admin))["reverseAward"]
+    assert unkeyed["errors"][0]["code"] == "INVALID_STATE"
+    blank = (await api.data(REVERSE, {"input": {**undo, "idempotencyKey": ""}}, admin))["reverseAward"]
+    assert blank["errors"][0]["field"] == "idempotencyKey"
+    await assert_ledger_consistent(session)
+
+
 async def test_a_retried_new_item_is_put_on_the_shelf_once(api, session, settings):
     v = await build_village(session, settings, "架村")
     admin = api.token_for(v.admin)
