@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    refresh_reuse_grace_seconds: int = Field(default=10, ge=0, le=300)
     data_encryption_key: SecretStr = Field(
         default=SecretStr(DEV_DATA_KEY),
         description="32 bytes, url-safe base64: encrypts ID numbers at rest.",

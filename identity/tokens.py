@@ -2,7 +2,9 @@
 
 A refresh token is 32 random bytes shown once; only its SHA-256 is stored. Using it marks
 it rotated and issues a successor in the same family. A rotated token presented again
-means someone else holds a copy, so the whole family is revoked.
+means someone else holds a copy, so the whole family is revoked; except within
+`REFRESH_REUSE_GRACE_SECONDS` of its rotation, when it is refused without revoking
+anything (`TOKEN_ROTATED`): that is one client that refreshed twice at once.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ async def rotate_refresh_token(
         )
     ).one_or_none()
     if rotated is None:
-        await _explain_refusal(session, token_hash, now)
+        await _explain_refusal(session, token_hash, settings, now)
     user_id, family_id = rotated
     active = await session.scalar(select(User.is_active).where(User.id == user_id))
     if not active:
@@ -113,9 +115,16 @@ async def rotate_refresh_token(
     return await issue_token_pair(session, user_id, settings, now, family_id)
 
 
-async def _explain_refusal(session: AsyncSession, token_hash: bytes, now: datetime) -> None:
+async def _explain_refusal(
+    session: AsyncSession, token_hash: bytes, settings: Settings, now: datetime
+) -> None:
     token = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     if token is not None and token.rotated_at is not None and token.revoked_at is None:
+        if now - token.rotated_at <= timedelta(seconds=settings.refresh_reuse_grace_seconds):
+            # Moments after its rotation this is one client refreshing twice at once (two
+            # pages of a mini-program waking together), not a copied token: the other
+            # request got the new pair. Refuse without logging every device out.
+            raise AuthError(AuthErrorCode.TOKEN_ROTATED, "登录凭证刚刚已刷新，请使用最新的凭证")
         await revoke_family(session, token.family_id, now, reason="reuse")
         raise AuthError(
             AuthErrorCode.TOKEN_REUSED,

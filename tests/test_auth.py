@@ -142,7 +142,9 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api, session, settin
     second = (await api.data(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]["tokens"]
     assert second["refreshToken"] != first["refreshToken"]
     assert (await api.data(ME, token=second["accessToken"]))["me"]["user"]["displayName"]
-    # the rotated token is presented again: someone copied it; every token of the family dies
+    # the rotated token is presented again, a minute after its use: someone copied it;
+    # every token of the family dies
+    await _age_rotations(session, v.admin.id, timedelta(minutes=1))
     reused = await api.data(REFRESH, {"t": first["refreshToken"]})
     assert reused["refreshToken"]["errors"] == [{"code": "TOKEN_REUSED"}]
     after = await api.data(REFRESH, {"t": second["refreshToken"]})
@@ -156,6 +158,33 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(api, session, settin
     other = (await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"}))
     assert (await api.data(REFRESH, {"t": other["loginWithPassword"]["tokens"]["refreshToken"]}))[
         "refreshToken"]["errors"] == []
+
+
+async def _age_rotations(session, user_id: int, by: timedelta) -> None:
+    """As if the user's refresh tokens had been used `by` earlier."""
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.rotated_at.is_not(None))
+        .values(rotated_at=RefreshToken.rotated_at - by)
+    )
+
+
+async def test_a_client_refreshing_twice_at_once_keeps_its_login(api, session, settings):
+    v = await build_village(session, settings, "并村")
+    first = (await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"}))
+    first = first["loginWithPassword"]["tokens"]
+    winner = (await api.data(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]
+    # the same token again, moments later: the other request of a double refresh
+    loser = (await api.data(REFRESH, {"t": first["refreshToken"]}))["refreshToken"]
+    assert loser == {"tokens": None, "errors": [{"code": "TOKEN_ROTATED"}]}
+    revoked = await session.scalar(
+        select(func.count()).select_from(RefreshToken)
+        .where(RefreshToken.user_id == v.admin.id, RefreshToken.revoked_at.is_not(None))
+    )
+    assert revoked == 0
+    # the pair the winner got goes on working
+    after = (await api.data(REFRESH, {"t": winner["tokens"]["refreshToken"]}))["refreshToken"]
+    assert after["errors"] == [] and after["tokens"]["refreshToken"]
 
 
 async def test_logout_revokes_and_expired_tokens_are_refused(api, session, settings):
