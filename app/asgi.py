@@ -178,7 +178,7 @@ def create_app(
         state["session_factory"] = factory
         services = Services(
             settings=settings,
-            sms=sms or make_sms_sender(settings),
+            sms=sms or make_sms_sender(settings, http),
             wechat=WeChatClient(settings, http),
             vault=IdNumberVault(settings.data_key_bytes),
         )

@@ -42,7 +42,15 @@ class Settings(BaseSettings):
     otp_lockout_seconds: int = Field(default=900, ge=60)
     otp_resend_interval_seconds: int = Field(default=60, ge=0)
     otp_max_per_hour: int = Field(default=5, ge=1)
-    sms_sender: Literal["log"] = "log"
+    sms_sender: Literal["log", "aliyun"] = "log"
+    # Alibaba Cloud SMS (dysmsapi SendSms): an approved sign name and a login-code
+    # template whose variable is ${code}.
+    aliyun_sms_access_key_id: str = ""
+    aliyun_sms_access_key_secret: SecretStr = SecretStr("")
+    aliyun_sms_sign_name: str = ""
+    aliyun_sms_template_code: str = ""
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    sms_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
     wechat_app_id: str = ""
     wechat_app_secret: SecretStr = SecretStr("")
@@ -82,6 +90,16 @@ class Settings(BaseSettings):
                 raise ValueError("DATA_ENCRYPTION_KEY must be set in production")
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set in production")
+        if self.sms_sender == "aliyun":
+            missing = [
+                name.upper() for name in ("aliyun_sms_access_key_id", "aliyun_sms_sign_name",
+                                          "aliyun_sms_template_code")
+                if not getattr(self, name)
+            ]
+            if not self.aliyun_sms_access_key_secret.get_secret_value():
+                missing.append("ALIYUN_SMS_ACCESS_KEY_SECRET")
+            if missing:
+                raise ValueError(f"SMS_SENDER=aliyun needs {', '.join(missing)}")
         return self
 
     @property

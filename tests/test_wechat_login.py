@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 
 from app.asgi import create_app
 from tests.conftest import _session
-from tests.support import GraphQLClient, build_village
+from tests.support import GraphQLClient, build_village, local_http_server
 
 WECHAT = """mutation($code: String!, $phone: String, $smsCode: String) {
   loginWithWechat(input: {code: $code, phone: $phone, smsCode: $smsCode}) {
@@ -53,12 +52,8 @@ class FakeWeChat(BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def fake_wechat():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeWeChat)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join()
+    with local_http_server(FakeWeChat) as url:
+        yield url
 
 
 @pytest.fixture
