@@ -82,7 +82,8 @@ STORE_ROLES = ADMIN_ROLES | {"store_clerk"}
 REMEMBERED = {
     RewardsErrorCode.INSUFFICIENT_POINTS, RewardsErrorCode.OUT_OF_STOCK,
     RewardsErrorCode.LIMIT_REACHED, RewardsErrorCode.ITEM_INACTIVE,
-    RewardsErrorCode.BUDGET_EXHAUSTED,
+    RewardsErrorCode.BUDGET_EXHAUSTED, RewardsErrorCode.CAP_REACHED,
+    RewardsErrorCode.POINTS_ALREADY_SPENT,
 }
 
 
@@ -286,9 +287,10 @@ async def redeem_reward(info: Info, input: RedeemRewardInput) -> RedemptionPaylo
     return RedemptionPayload(redemption=row and Redemption.from_row(row), errors=errors(errs))
 
 
-async def _remember_refusal(info: Info, viewer: Viewer, operation: str, key: str, errs, **inputs):
-    """A refused request is answered the same way on every retry with its key."""
-    if not errs or not isinstance(errs[0], RewardsError) or errs[0].code not in REMEMBERED:
+async def _remember_refusal(info: Info, viewer: Viewer, operation: str, key: str | None, errs, **inputs):
+    """A refused request is answered the same way on every retry with its key. `inputs`
+    are what the operation hashes for its key."""
+    if key is None or not errs or not isinstance(errs[0], RewardsError) or errs[0].code not in REMEMBERED:
         return
     digest = idempotency.request_hash(**inputs)
 
@@ -468,6 +470,7 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
 
     ctx = info.context
     viewer = await ctx.require_viewer()
+    target: dict[str, int] = {}
 
     async def action(session: AsyncSession):
         entry = await session.get(EntryRow, db_id(input.entry_id, "PointsEntry", "entryId"))
@@ -476,6 +479,7 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
         )
         if award_id is None:
             raise not_found("积分记录", "entryId")
+        target["award_id"] = award_id
         village = await access.get_unit(session, viewer, entry.village_id, field="entryId")
         if not viewer.may(ADMIN_ROLES, village.path):
             raise Forbidden()
@@ -486,6 +490,11 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
         return await access.get_household(session, viewer, transaction.household_id)
 
     result, errs = await in_transaction(info, action)
+    if "award_id" in target:
+        await _remember_refusal(
+            info, viewer, awards.REVERSE_AWARD, input.idempotency_key, errs,
+            award_id=target["award_id"], reason=(input.reason or "").strip(),
+        )
     return HouseholdPointsPayload(household=result and Household.from_row(*result), errors=errors(errs))
 
 
@@ -544,6 +553,7 @@ async def revise_earning_rule(info: Info, input: ReviseEarningRuleInput) -> Earn
 async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayload:
     ctx = info.context
     viewer = await ctx.require_viewer()
+    target: dict[str, int] = {}
 
     async def action(session: AsyncSession):
         from models import PointsClaim as ClaimRow
@@ -551,6 +561,7 @@ async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayloa
         claim = await session.get(ClaimRow, db_id(input.claim_id, "PointsClaim", "claimId"))
         if claim is None:
             raise not_found("申报", "claimId")
+        target["claim_id"] = claim.id
         village = await access.get_unit(session, viewer, claim.village_id, field="claimId")
         if not viewer.may(ADMIN_ROLES, village.path):
             raise Forbidden()
@@ -561,6 +572,12 @@ async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayloa
         )
 
     row, errs = await in_transaction(info, action)
+    if "claim_id" in target:
+        await _remember_refusal(
+            info, viewer, claims.REVIEW_CLAIM, input.idempotency_key, errs,
+            claim_id=target["claim_id"], approve=input.approve,
+            reason=(input.reason or "").strip() or None,
+        )
     return PointsClaimPayload(claim=row and PointsClaim.from_row(row), errors=errors(errs))
 
 

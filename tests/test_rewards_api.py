@@ -106,16 +106,21 @@ REVERSE = """mutation($input: ReverseAwardInput!) { reverseAward(input: $input) 
   household { points { balance } } errors { code field } } }"""
 
 
+async def _claim(api, v, points: int) -> str:
+    """A resident's pending claim under a new claim rule worth `points`; its id."""
+    rule = await api.data(CREATE_RULE, {"input": {
+        "code": f"claim-{points}", "name": "庭院整洁", "points": points, "trigger": "CLAIM"}}, api.token_for(v.admin))
+    submitted = await api.data(
+        """mutation($r: ID!) { submitClaim(input: {ruleId: $r, note: "院子已清理"}) { claim { id } } }""",
+        {"r": rule["createEarningRule"]["rule"]["id"]}, api.token_for(v.resident_user),
+    )
+    return submitted["submitClaim"]["claim"]["id"]
+
+
 async def test_a_retried_review_or_reversal_gets_the_first_answer(api, session, settings):
     v = await build_village(session, settings, "复村")
     admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
-    rule = await api.data(CREATE_RULE, {"input": {
-        "code": "clean", "name": "庭院整洁", "points": 30, "trigger": "CLAIM"}}, admin)
-    submitted = await api.data(
-        """mutation($r: ID!) { submitClaim(input: {ruleId: $r, note: "院子已清理"}) { claim { id } } }""",
-        {"r": rule["createEarningRule"]["rule"]["id"]}, resident,
-    )
-    approve = {"claimId": submitted["submitClaim"]["claim"]["id"], "approve": True, "idempotencyKey": "rv-1"}
+    approve = {"claimId": await _claim(api, v, 30), "approve": True, "idempotencyKey": "rv-1"}
     for _ in range(2):  # the retry is answered as the first review was
         reviewed = (await api.data(REVIEW, {"input": approve}, admin))["reviewClaim"]
         assert reviewed["errors"] == [] and reviewed["claim"]["status"] == "APPROVED"
@@ -139,6 +144,29 @@ async def test_a_retried_review_or_reversal_gets_the_first_answer(api, session, 
     assert unkeyed["errors"][0]["code"] == "INVALID_STATE"
     blank = (await api.data(REVERSE, {"input": {**undo, "idempotencyKey": ""}}, admin))["reverseAward"]
     assert blank["errors"][0]["field"] == "idempotencyKey"
+    await assert_ledger_consistent(session)
+
+
+async def test_a_refused_reversal_is_refused_again_on_retry_with_its_key(api, session, settings):
+    v = await build_village(session, settings, "拒村")
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+    await api.data(REVIEW, {"input": {"claimId": await _claim(api, v, 20), "approve": True}}, admin)
+    item = await api.data(CREATE_ITEM, {"input": {"name": "肥皂", "pointsPrice": 20, "stock": 5}}, admin)
+    spent = (await api.data(REDEEM, {"item": item["createRewardItem"]["item"]["id"], "q": 1, "key": "r1"},
+                            resident))["redeemReward"]
+    entries = (await api.data(HOME, token=resident))["me"]["household"]["points"]["entries"]["edges"]
+    award_entry = next(e["node"]["id"] for e in entries if e["node"]["kind"] == "AWARD")
+
+    undo = {"entryId": award_entry, "reason": "误发", "idempotencyKey": "undo-1"}
+    first = (await api.data(REVERSE, {"input": undo}, admin))["reverseAward"]
+    assert first["errors"][0]["code"] == "POINTS_ALREADY_SPENT"
+    # the points come back (the redemption is cancelled); the retry still gets the first answer
+    await api.data(CANCEL, {"id": spent["redemption"]["id"]}, resident)
+    retry = (await api.data(REVERSE, {"input": undo}, admin))["reverseAward"]
+    assert retry["errors"][0]["code"] == "POINTS_ALREADY_SPENT"
+    # a new decision is a new request, with a new key
+    fresh = (await api.data(REVERSE, {"input": {**undo, "idempotencyKey": "undo-2"}}, admin))["reverseAward"]
+    assert fresh["errors"] == [] and fresh["household"]["points"]["balance"] == 0
     await assert_ledger_consistent(session)
 
 
