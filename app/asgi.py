@@ -25,7 +25,7 @@ from app.embedded_postgres import resolve_database_url
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
 from grid.id_numbers import IdNumberVault
-from identity.sms import SmsSender, make_sms_sender
+from identity.sms import SmsOutbox, SmsSender, make_sms_sender
 from identity.wechat import WeChatClient
 from schema.context import Context, Services
 from schema.root import build_schema
@@ -176,9 +176,12 @@ def create_app(
             engine = create_engine(url, settings)
             factory = create_sessionmaker(engine)
         state["session_factory"] = factory
+        # tests pass a sender that records at once; served, codes go out in the background
+        outbox = None if sms is not None else SmsOutbox(make_sms_sender(settings, http))
+        app.state.sms_outbox = outbox
         services = Services(
             settings=settings,
-            sms=sms or make_sms_sender(settings, http),
+            sms=sms or outbox,
             wechat=WeChatClient(settings, http),
             vault=IdNumberVault(settings.data_key_bytes),
         )
@@ -186,6 +189,8 @@ def create_app(
         try:
             yield
         finally:
+            if outbox is not None:
+                await outbox.drain()  # codes under way still go out
             await http.aclose()
             if engine is not None:
                 await engine.dispose()

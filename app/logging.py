@@ -38,5 +38,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs requests
+    # httpx logs every request's URL at INFO, and WeChat's jscode2session takes the app
+    # secret in its query string
+    logging.getLogger("httpx").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("alembic").setLevel(max(root.level, logging.WARNING))
     logging.getLogger("alembic.runtime.migration").setLevel(root.level)  # "Running upgrade …"

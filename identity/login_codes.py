@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select, update
@@ -19,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.settings import Settings
 from identity.errors import AuthError, AuthErrorCode
 from identity.phones import normalize_phone
-from identity.sms import SmsSender
 from models import AuthFailure, LoginCode, Resident, User
 
 _LOCK_NAMESPACE = 7301  # advisory-lock namespace for login codes
@@ -74,11 +74,18 @@ async def record_failure(
     return refusal
 
 
+@dataclass(frozen=True)
+class CodeToSend:
+    phone: str
+    code: str | None  # None: the phone is not registered, nothing is sent
+
+
 async def request_login_code(
-    session: AsyncSession, raw_phone: str, settings: Settings, sender: SmsSender, now: datetime
-) -> str:
-    """Send a code to a registered phone. Unregistered phones get the same answer and the
-    same limits, but no SMS, so the answer does not reveal who is registered."""
+    session: AsyncSession, raw_phone: str, settings: Settings, now: datetime
+) -> CodeToSend:
+    """A new code for a phone, to be sent once this transaction commits, and only if the
+    phone is registered. Unregistered phones get the same answer and the same limits, but
+    no SMS, so the answer does not reveal who is registered."""
     phone = require_phone(raw_phone)
     await lock_phone(session, phone)
     await raise_if_locked(session, phone, "code", settings, now)
@@ -111,9 +118,7 @@ async def request_login_code(
         )
     )
     await session.flush()
-    if await _is_registered(session, phone):
-        await sender.send_login_code(phone, code, settings.otp_ttl_seconds)
-    return phone
+    return CodeToSend(phone, code if await _is_registered(session, phone) else None)
 
 
 async def _is_registered(session: AsyncSession, phone: str) -> bool:

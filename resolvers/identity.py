@@ -36,12 +36,14 @@ async def request_login_code(info: Info, input: RequestLoginCodeInput) -> Reques
     ctx = info.context
 
     async def action(session: AsyncSession):
-        return await login_codes.request_login_code(
-            session, input.phone, ctx.settings, ctx.services.sms, ctx.now()
-        )
+        return await login_codes.request_login_code(session, input.phone, ctx.settings, ctx.now())
 
-    phone, errs = await in_transaction(info, action)
-    return RequestLoginCodePayload(sent=phone is not None, errors=errors(errs))
+    request, errs = await in_transaction(info, action)
+    if request is not None and request.code is not None:
+        # after the commit, so that a slow or failing provider neither holds the
+        # transaction nor changes the answer (which would tell who is registered)
+        await ctx.services.sms.send_login_code(request.phone, request.code, ctx.settings.otp_ttl_seconds)
+    return RequestLoginCodePayload(sent=request is not None, errors=errors(errs))
 
 
 async def _login(info: Info, flow) -> LoginPayload:
