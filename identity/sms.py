@@ -98,9 +98,12 @@ class AliyunSmsSender:
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
                 timeout=self._settings.sms_timeout_seconds,
             )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise NotDelivered(f"unreachable: {type(exc).__name__}") from exc
+        try:
             body = response.json()
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-            raise NotDelivered(f"unreachable: {exc.__class__.__name__}: {exc}") from exc
+        except ValueError:
+            raise NotDelivered(f"refused: HTTP {response.status_code}, not JSON") from None
         answer = body.get("Code") if isinstance(body, dict) else None
         if answer != "OK":
             message = body.get("Message") if isinstance(body, dict) else None

@@ -37,7 +37,9 @@ class WeChatClient:
             response.raise_for_status()
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            log.warning("wechat.exchange_failed", error=str(exc))
+            # not str(exc): an HTTP error's text holds the URL, and the URL the app secret
+            status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+            log.warning("wechat.exchange_failed", error=type(exc).__name__, status=status)
             raise AuthError(AuthErrorCode.WECHAT_UNAVAILABLE, "微信服务暂时不可用，请稍后再试") from exc
         errcode = body.get("errcode") or 0
         if errcode in _BAD_CODE_ERRORS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -23,7 +24,7 @@ from schema.identity import (
     RequestLoginCodePayload,
 )
 
-
+log = structlog.get_logger(__name__)
 errors = converter(AuthError, AuthErrorCode)
 
 
@@ -42,7 +43,10 @@ async def request_login_code(info: Info, input: RequestLoginCodeInput) -> Reques
     if request is not None and request.code is not None:
         # after the commit, so that a slow or failing provider neither holds the
         # transaction nor changes the answer (which would tell who is registered)
-        await ctx.services.sms.send_login_code(request.phone, request.code, ctx.settings.otp_ttl_seconds)
+        try:
+            await ctx.services.sms.send_login_code(request.phone, request.code, ctx.settings.otp_ttl_seconds)
+        except Exception:  # the served outbox never raises; any other sender must not either
+            log.exception("sms.send_failed", phone_tail=request.phone[-4:])
     return RequestLoginCodePayload(sent=request is not None, errors=errors(errs))
 
 

@@ -49,6 +49,7 @@ class FakeAliyun(BaseHTTPRequestHandler):
     answer = "OK"
 
     def do_POST(self) -> None:
+        assert self.headers["Content-Type"] == "application/x-www-form-urlencoded"
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         params = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
         FakeAliyun.requests.append({"path": self.path, **params})

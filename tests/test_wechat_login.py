@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from app.asgi import create_app
 from tests.conftest import _session
@@ -97,5 +98,9 @@ async def test_first_login_binds_the_openid_then_code_alone_logs_in(wechat_api, 
 async def test_bad_codes_and_an_unavailable_wechat_are_coded_errors(wechat_api):
     used = await wechat_api.data(WECHAT, {"code": "used"})
     assert used["loginWithWechat"]["errors"] == [{"code": "INVALID_CODE", "field": "code"}]
-    down = await wechat_api.data(WECHAT, {"code": "down"})
+    with capture_logs() as logged:
+        down = await wechat_api.data(WECHAT, {"code": "down"})
     assert down["loginWithWechat"]["errors"] == [{"code": "WECHAT_UNAVAILABLE", "field": None}]
+    failed = [e for e in logged if e["event"] == "wechat.exchange_failed"]
+    assert failed == [{"event": "wechat.exchange_failed", "error": "HTTPStatusError", "status": 502,
+                       "log_level": "warning"}]  # and not the URL, which holds the app secret
