@@ -139,6 +139,37 @@ async def unlink(
     return before
 
 
+async def end_links_of_departed_member(
+    session: AsyncSession, member_user_id: int, village_id: int, *, ended_by: int, now: datetime
+) -> int:
+    """A party member whose post in a village ended answers for none of its households any
+    more: their open links there end too, so that every view (the links, the lists, the
+    coverage) shows those households as unlinked until someone else takes them on. Nothing
+    ends while another party-member post of theirs in the village still holds. Returns how
+    many links ended."""
+    still_serving = await session.scalar(
+        select(Appointment.id).where(
+            Appointment.user_id == member_user_id, Appointment.role == "party_member",
+            Appointment.village_id == village_id, held_at(now),
+        ).limit(1)
+    )
+    if still_serving is not None:
+        return 0
+    theirs = (
+        HouseholdLink.member_user_id == member_user_id, HouseholdLink.village_id == village_id,
+        HouseholdLink.valid_to.is_(None),
+    )
+    ids = sorted((await session.scalars(select(HouseholdLink.household_id).where(*theirs))).all())
+    if not ids:
+        return 0
+    await _lock(session, ids)
+    now = await _effective_now(session, ids, now)
+    ended = await session.execute(
+        update(HouseholdLink).where(*theirs).values(valid_to=now, ended_by_id=ended_by, end_reason="党员任职结束")
+    )
+    return ended.rowcount
+
+
 async def open_links(session: AsyncSession, household_ids: Sequence[int]) -> list[HouseholdLink]:
     return list(
         (

@@ -10,6 +10,7 @@ from strawberry.types import Info
 from app.errors import Forbidden
 from grid import access, appointments, households, queries, residents, units
 from grid.errors import GridError, GridErrorCode, invalid, not_found
+from household_links import links
 from identity.phones import normalize_phone
 from identity.viewer import ADMIN_ROLES
 from grid.store import flush_unique
@@ -362,9 +363,12 @@ async def end_appointment(info: Info, input: EndAppointmentInput) -> Appointment
         if row is None:
             raise not_found("任职")
         unit = await access.get_unit(session, viewer, row.unit_id, manage=True)
-        return await appointments.end_appointment(
-            session, row, ended_by=viewer.user_id, now=ctx.now()
-        ), unit.path
+        ended = await appointments.end_appointment(session, row, ended_by=viewer.user_id, now=ctx.now())
+        if ended.role == "party_member" and ended.village_id is not None:
+            await links.end_links_of_departed_member(
+                session, ended.user_id, ended.village_id, ended_by=viewer.user_id, now=ended.valid_to
+            )
+        return ended, unit.path
 
     result, errs = await in_transaction(info, action)
     return AppointmentPayload(

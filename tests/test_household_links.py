@@ -343,6 +343,37 @@ async def test_every_link_and_scoring_mutation_on_another_village_is_not_found(a
     assert await counts() == before
 
 
+async def test_ending_a_party_members_post_ends_their_links(api, session, settings):
+    from grid import appointments
+    from models import Appointment
+
+    v = await build_village(session, settings, "卸村")
+    a, b = await party_member(session, v, 2), await party_member(session, v, 4)
+    # b also serves in a neighbourhood: ending one of two posts in the village keeps the links
+    await appointments.appoint(session, v.neighbourhoods[0], b, "party_member", appointed_by=v.admin.id,
+                               now=datetime.now(UTC) - days(30))
+    now = datetime.now(UTC)
+    await links.link(session, v.households[:2], a, linked_by=v.admin.id, now=now - days(2))
+    await links.link(session, v.households[2:3], b, linked_by=v.admin.id, now=now - days(2))
+    admin = api.token_for(v.admin)
+    end = """mutation($i: EndAppointmentInput!) { endAppointment(input: $i) { appointment { active } errors { code } } }"""
+    history = "query($h: ID!) { householdLinks(householdId: $h) { member { displayName } validTo endReason } }"
+
+    post = await session.scalar(select(Appointment).where(Appointment.user_id == a.id))
+    ended = await api.data(end, {"i": {"id": gid("Appointment", post.id)}}, admin)
+    assert ended["endAppointment"]["errors"] == []
+    for household in v.households[:2]:
+        (link,) = (await api.data(history, {"h": gid("Household", household.id)}, admin))["householdLinks"]
+        assert link["validTo"] is not None and link["endReason"] == "党员任职结束"
+    assert await links.open_links(session, [h.id for h in v.households[:2]]) == []
+
+    village_post = await session.scalar(
+        select(Appointment).where(Appointment.user_id == b.id, Appointment.unit_id == v.village.id))
+    await api.data(end, {"i": {"id": gid("Appointment", village_post.id)}}, admin)
+    (kept,) = (await api.data(history, {"h": gid("Household", v.households[2].id)}, admin))["householdLinks"]
+    assert kept["validTo"] is None and kept["member"]["displayName"] == b.display_name
+
+
 async def test_a_link_counts_only_where_and_while_its_member_serves(api, session, settings):
     from grid import appointments
     from models import Appointment, User
