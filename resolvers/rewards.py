@@ -34,7 +34,7 @@ from resolvers.transaction import in_transaction
 from resolvers.villages import village_of
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
-from schema.relay import connection, node_id
+from schema.relay import connection
 from schema.rewards import (
     ClaimStatus,
     EarningRule,
@@ -280,22 +280,21 @@ async def redeem_reward(info: Info, input: RedeemRewardInput) -> RedemptionPaylo
         )
 
     row, errs = await in_transaction(info, action)
-    await _remember_refusal(
-        info, viewer, redemptions.OPERATION, input.idempotency_key, errs,
-        item_id=node_id(input.item_id, "RewardItem"), quantity=input.quantity,
-    )
+    await _remember_refusal(info, errs)
     return RedemptionPayload(redemption=row and Redemption.from_row(row), errors=errors(errs))
 
 
-async def _remember_refusal(info: Info, viewer: Viewer, operation: str, key: str | None, errs, **inputs):
-    """A refused request is answered the same way on every retry with its key. `inputs`
-    are what the operation hashes for its key."""
-    if key is None or not errs or not isinstance(errs[0], RewardsError) or errs[0].code not in REMEMBERED:
+async def _remember_refusal(info: Info, errs) -> None:
+    """A request refused after its key was checked is answered the same way on every retry
+    with that key: the refusal is remembered under the key, the operation and the request's
+    hash as the operation computed them."""
+    unanswered = idempotency.take_unanswered(info.context.session)
+    if unanswered is None or not errs or not isinstance(errs[0], RewardsError) or errs[0].code not in REMEMBERED:
         return
-    digest = idempotency.request_hash(**inputs)
+    user_id, operation, key, digest = unanswered
 
     async def remember(session: AsyncSession):
-        await idempotency.remember(session, viewer.user_id, operation, key.strip(), digest, error=errs[0])
+        await idempotency.remember(session, user_id, operation, key, digest, error=errs[0])
 
     await in_transaction(info, remember)
 
@@ -431,10 +430,7 @@ async def adjust_stock(info: Info, input: AdjustStockInput) -> RewardItemPayload
         )
 
     row, errs = await in_transaction(info, action)
-    await _remember_refusal(
-        info, viewer, catalog_domain.ADJUST_STOCK, input.idempotency_key, errs,
-        item_id=node_id(input.item_id, "RewardItem"), delta=input.delta, reason=(input.reason or "").strip(),
-    )
+    await _remember_refusal(info, errs)
     return RewardItemPayload(item=row and RewardItem.from_row(row), errors=errors(errs))
 
 
@@ -457,11 +453,7 @@ async def adjust_points(info: Info, input: AdjustPointsInput) -> HouseholdPoints
         return household, path
 
     result, errs = await in_transaction(info, action)
-    await _remember_refusal(
-        info, viewer, awards.ADJUST_POINTS, input.idempotency_key, errs,
-        household_id=node_id(input.household_id, "Household"), points=input.points,
-        reason=(input.reason or "").strip(),
-    )
+    await _remember_refusal(info, errs)
     return HouseholdPointsPayload(household=result and Household.from_row(*result), errors=errors(errs))
 
 
@@ -470,7 +462,6 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
 
     ctx = info.context
     viewer = await ctx.require_viewer()
-    target: dict[str, int] = {}
 
     async def action(session: AsyncSession):
         entry = await session.get(EntryRow, db_id(input.entry_id, "PointsEntry", "entryId"))
@@ -479,7 +470,6 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
         )
         if award_id is None:
             raise not_found("积分记录", "entryId")
-        target["award_id"] = award_id
         village = await access.get_unit(session, viewer, entry.village_id, field="entryId")
         if not viewer.may(ADMIN_ROLES, village.path):
             raise Forbidden()
@@ -490,11 +480,7 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
         return await access.get_household(session, viewer, transaction.household_id)
 
     result, errs = await in_transaction(info, action)
-    if "award_id" in target:
-        await _remember_refusal(
-            info, viewer, awards.REVERSE_AWARD, input.idempotency_key, errs,
-            award_id=target["award_id"], reason=(input.reason or "").strip(),
-        )
+    await _remember_refusal(info, errs)
     return HouseholdPointsPayload(household=result and Household.from_row(*result), errors=errors(errs))
 
 
@@ -553,7 +539,6 @@ async def revise_earning_rule(info: Info, input: ReviseEarningRuleInput) -> Earn
 async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayload:
     ctx = info.context
     viewer = await ctx.require_viewer()
-    target: dict[str, int] = {}
 
     async def action(session: AsyncSession):
         from models import PointsClaim as ClaimRow
@@ -561,7 +546,6 @@ async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayloa
         claim = await session.get(ClaimRow, db_id(input.claim_id, "PointsClaim", "claimId"))
         if claim is None:
             raise not_found("申报", "claimId")
-        target["claim_id"] = claim.id
         village = await access.get_unit(session, viewer, claim.village_id, field="claimId")
         if not viewer.may(ADMIN_ROLES, village.path):
             raise Forbidden()
@@ -572,12 +556,7 @@ async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayloa
         )
 
     row, errs = await in_transaction(info, action)
-    if "claim_id" in target:
-        await _remember_refusal(
-            info, viewer, claims.REVIEW_CLAIM, input.idempotency_key, errs,
-            claim_id=target["claim_id"], approve=input.approve,
-            reason=(input.reason or "").strip() or None,
-        )
+    await _remember_refusal(info, errs)
     return PointsClaimPayload(claim=row and PointsClaim.from_row(row), errors=errors(errs))
 
 

@@ -1,7 +1,11 @@
 """Idempotency keys for mutations that move points or stock: the first answer to a
 (user, operation, key) is the answer to every retry; the same key with a different input
 is refused. Call `replay` after taking the lock that serialises the operation, so that
-concurrent retries see each other."""
+concurrent retries see each other.
+
+A request that passed `replay` and is then refused rolls back, its record with it. So
+`replay` leaves the key in the session (`session.info`), and the caller, after the
+rollback, takes it with `take_unanswered` to remember the refusal under it."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from models import IdempotencyRecord
 from rewards.errors import RewardsError, RewardsErrorCode, invalid
 
 _LOCK_NAMESPACE = 7302  # advisory-lock namespace for idempotency keys
+_UNANSWERED = "idempotency.unanswered"  # session.info: (user, operation, key, digest)
 
 
 _LOCK_KEY = select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(bindparam("lock_key", type_=String))))
@@ -58,6 +63,7 @@ async def replay(
     # a statement of its own, after the lock: it must see what the key's holder committed
     record = await session.scalar(_RECORD, {"user_id": user_id, "operation": operation, "key": key})
     if record is None:
+        session.info[_UNANSWERED] = (user_id, operation, key, digest)
         return None
     if record.request_hash != digest:
         raise RewardsError(
@@ -80,3 +86,9 @@ async def remember(
             "error_message": error.message[:200] if error else None,
         },
     )
+
+
+def take_unanswered(session: AsyncSession) -> tuple[int, str, str, str] | None:
+    """The (user, operation, key, digest) of the request that passed `replay` in this
+    session, once: what its refusal is to be remembered under."""
+    return session.info.pop(_UNANSWERED, None)
