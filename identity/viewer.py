@@ -36,13 +36,20 @@ class Viewer:
     user_id: int
     display_name: str
     resident_id: int | None
-    household_id: int | None
-    village_id: int | None  # the village of the viewer's household
-    household_unit_path: str | None
-    grants: tuple[Grant, ...]
     # The household's row, loaded with the viewer: `me { household }` (the home screen)
     # needs no second query.
-    household: Household | None = None
+    household: Household | None
+    household_unit_path: str | None
+    grants: tuple[Grant, ...]
+
+    @property
+    def household_id(self) -> int | None:
+        return self.household.id if self.household is not None else None
+
+    @property
+    def village_id(self) -> int | None:
+        """The village of the viewer's household."""
+        return self.household.village_id if self.household is not None else None
 
     def roots(self, roles: frozenset[str]) -> list[str]:
         """Paths of the units where the viewer holds one of `roles` (their subtrees)."""
@@ -77,8 +84,8 @@ def within(path_column, roots: list[str]) -> ColumnElement[bool]:
 
 
 def _viewer_statement():
-    """The user with their household (the row) and, aggregated in a lateral join, the roles they hold
-    at `now` (in appointment order): one round trip, built once."""
+    """The user with their household's row and, aggregated in a lateral join, the roles
+    they hold at `now` (in appointment order): one round trip, built once."""
     user_id, now = bindparam("user_id"), bindparam("now")
     unit = aliased(OrgUnit, name="grant_units")
     grants = (
@@ -122,15 +129,12 @@ async def load_viewer(session: AsyncSession, user_id: int, now: datetime) -> Vie
     row = (await session.execute(_VIEWER, {"user_id": user_id, "now": now})).one_or_none()
     if row is None:
         return None
-    household = row.Household
     grants = zip(row.roles, row.unit_ids, row.unit_paths, row.village_ids, strict=True) if row.roles else ()
     return Viewer(
         user_id=row.id,
         display_name=row.display_name,
         resident_id=row.resident_id,
-        household_id=household.id if household else None,
-        village_id=household.village_id if household else None,
+        household=row.Household,
         household_unit_path=row.household_unit_path,
         grants=tuple(Grant(*grant) for grant in grants),
-        household=household,
     )
