@@ -91,13 +91,13 @@ class Settings(BaseSettings):
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set in production")
         if self.sms_sender == "aliyun":
-            missing = [
-                name.upper() for name in ("aliyun_sms_access_key_id", "aliyun_sms_sign_name",
-                                          "aliyun_sms_template_code")
-                if not getattr(self, name)
-            ]
-            if not self.aliyun_sms_access_key_secret.get_secret_value():
-                missing.append("ALIYUN_SMS_ACCESS_KEY_SECRET")
+            required = {
+                "ALIYUN_SMS_ACCESS_KEY_ID": self.aliyun_sms_access_key_id,
+                "ALIYUN_SMS_ACCESS_KEY_SECRET": self.aliyun_sms_access_key_secret.get_secret_value(),
+                "ALIYUN_SMS_SIGN_NAME": self.aliyun_sms_sign_name,
+                "ALIYUN_SMS_TEMPLATE_CODE": self.aliyun_sms_template_code,
+            }
+            missing = [name for name, value in required.items() if not value]
             if missing:
                 raise ValueError(f"SMS_SENDER=aliyun needs {', '.join(missing)}")
         return self
