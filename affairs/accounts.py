@@ -1,6 +1,8 @@
 """Group accounts (小组账务): entries in fen for a unit (a group, or the village) and month;
 publishing freezes the month into a statement whose digest chains to the unit's previous
-statement, so a change made behind the application's back is found by `verify`."""
+statement, so a change made behind the application's back is found by `verify`. Publishing
+a month that later published months open from carries its closing balance forward: each
+of them gets a new version with the new opening balance and its own frozen entries."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from affairs.errors import AffairsError, AffairsErrorCode, clean_text, invalid, not_found
@@ -138,11 +141,18 @@ async def draft_statement(session: AsyncSession, unit: OrgUnit, period: str) -> 
     }
 
 
+@dataclass(frozen=True)
+class Publication:
+    statement: AccountStatement
+    carried_forward: list[AccountStatement]  # later months republished with a new opening balance
+
+
 async def publish_statement(
     session: AsyncSession, unit: OrgUnit, period: str, *, reason: str | None, publisher_id: int,
     now: datetime,
-) -> AccountStatement:
-    """Freeze a month. The first publication needs no reason; a correction does."""
+) -> Publication:
+    """Freeze a month. The first publication needs no reason; a correction does. Later
+    published months whose opening balance no longer follows get a new version each."""
     check_period(period)
     if period > period_of(now.astimezone(CHINA).date()):
         raise invalid("不能公开尚未开始的月份", "period")
@@ -164,23 +174,55 @@ async def publish_statement(
     content = await draft_statement(session, unit, period)
     if not content["entries"] and latest is None and content["opening_balance_fen"] == 0:
         raise AffairsError(AffairsErrorCode.NOTHING_TO_PUBLISH, "该月没有账目", field="period")
-    if max(abs(content[k]) for k in ("opening_balance_fen", "income_fen", "expense_fen",
-                                      "closing_balance_fen")) > MAX_TOTAL_FEN:
-        raise invalid("合计金额超出范围，请按组拆分账目", "period")
     content["version"] = (latest or 0) + 1
     content["correction_reason"] = reason
     previous_digest = await session.scalar(
         select(AccountStatement.digest).where(AccountStatement.unit_id == unit.id)
         .order_by(AccountStatement.id.desc()).limit(1)
     )
-    statement = AccountStatement(
-        village_id=unit.village_id, unit_id=unit.id, period=period, version=content["version"],
+    statement = link = await _append(session, unit, content, previous_digest, publisher_id, now)
+    carried, closing = [], content["closing_balance_fen"]
+    for later in await _latest_versions_after(session, unit.id, period):
+        if later.content["opening_balance_fen"] != closing:
+            moved = dict(later.content)
+            moved["opening_balance_fen"] = closing
+            moved["closing_balance_fen"] = closing + moved["income_fen"] - moved["expense_fen"]
+            moved["version"] = later.version + 1
+            moved["correction_reason"] = f"结转{period}第{content['version']}版的期末余额"
+            later = link = await _append(session, unit, moved, link.digest, publisher_id, now)
+            carried.append(later)
+        closing = later.content["closing_balance_fen"]
+    return Publication(statement, carried)
+
+
+async def _append(
+    session: AsyncSession, unit: OrgUnit, content: dict, previous_digest: str | None,
+    publisher_id: int, now: datetime,
+) -> AccountStatement:
+    """The next link of the unit's chain (flushed on its own: the chain follows ids)."""
+    if max(abs(content[k]) for k in ("opening_balance_fen", "income_fen", "expense_fen",
+                                      "closing_balance_fen")) > MAX_TOTAL_FEN:
+        raise invalid("合计金额超出范围，请按组拆分账目", "period")
+    row = AccountStatement(
+        village_id=unit.village_id, unit_id=unit.id, period=content["period"], version=content["version"],
         content=content, digest=digest_of(content, previous_digest), previous_digest=previous_digest,
-        correction_reason=reason, published_by_id=publisher_id, published_at=now,
+        correction_reason=content["correction_reason"], published_by_id=publisher_id, published_at=now,
     )
-    session.add(statement)
+    session.add(row)
     await session.flush()
-    return statement
+    return row
+
+
+async def _latest_versions_after(session: AsyncSession, unit_id: int, period: str) -> list[AccountStatement]:
+    """The latest version of each published month after `period`, oldest month first."""
+    return list(
+        await session.scalars(
+            select(AccountStatement)
+            .where(AccountStatement.unit_id == unit_id, AccountStatement.period > period)
+            .ext(distinct_on(AccountStatement.period))
+            .order_by(AccountStatement.period, AccountStatement.version.desc())
+        )
+    )
 
 
 async def _earlier_unpublished_month(session: AsyncSession, unit_id: int, period: str) -> str | None:
@@ -216,7 +258,8 @@ async def verify(session: AsyncSession, village_id: int | None = None) -> list[B
     """Recompute every book (of one village, or all) and name each version that does not
     hold: its digest against its content and its predecessor's digest, its columns against
     its content, and — for the latest version of each month — its opening balance against
-    the latest closing balance of the month before (a correction not carried forward)."""
+    the latest closing balance of the month before (publishing carries corrections forward,
+    so a mismatch here was made outside the application)."""
     stmt = (
         select(AccountStatement)
         .order_by(AccountStatement.unit_id, AccountStatement.id)

@@ -113,10 +113,10 @@ async def seed_village_affairs(
         accounts.EntryInput(last + timedelta(days=27), "expense", "保洁", 15_000, "补录垃圾清运费", "清运公司", "记补-01"),
         admin.id, now,
     )
-    corrected = await accounts.publish_statement(
+    corrected = (await accounts.publish_statement(
         session, groups[0], f"{last.year:04d}-{last.month:02d}", reason="补录漏记的垃圾清运费",
         publisher_id=admin.id, now=now,
-    )
+    )).statement
     counts["statements"] += 1
 
     asker = readers[0]

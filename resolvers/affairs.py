@@ -424,8 +424,12 @@ async def publish_statement(info: Info, input: PublishStatementInput) -> Stateme
             now=ctx.now(),
         )
 
-    row, errs = await in_transaction(info, action)
-    return StatementPayload(statement=row and AccountStatement.from_row(row), errors=errors(errs))
+    published, errs = await in_transaction(info, action)
+    return StatementPayload(
+        statement=published and AccountStatement.from_row(published.statement),
+        carried_forward=[AccountStatement.from_row(row) for row in published.carried_forward] if published else [],
+        errors=errors(errs),
+    )
 
 
 async def statements(

@@ -139,6 +139,10 @@ class PublishStatementInput:
 @strawberry.type
 class StatementPayload:
     statement: AccountStatement | None
+    carried_forward: list[AccountStatement] = strawberry.field(
+        description="Later published months that opened from this one, republished with the new "
+        "opening balance (their entries unchanged), oldest first."
+    )
     errors: list[AffairsError]
 
 

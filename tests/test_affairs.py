@@ -182,9 +182,11 @@ async def test_a_statement_totals_balances_and_freezes(session, settings):
     for day, direction, category, fen, description in entries:
         await accounts.add_entry(session, v.group, accounts.EntryInput(day, direction, category, fen, description),
                                  v.admin.id, now)
-    september = await accounts.publish_statement(session, v.group, "2026-09", reason=None, publisher_id=v.admin.id, now=now)
+    september = (await accounts.publish_statement(session, v.group, "2026-09", reason=None, publisher_id=v.admin.id,
+                                                  now=now)).statement
     assert september.content["closing_balance_fen"] == 849_950
-    october = await accounts.publish_statement(session, v.group, "2026-10", reason=None, publisher_id=v.admin.id, now=now)
+    october = (await accounts.publish_statement(session, v.group, "2026-10", reason=None, publisher_id=v.admin.id,
+                                                now=now)).statement
     c = october.content
     assert (c["opening_balance_fen"], c["income_fen"], c["expense_fen"], c["closing_balance_fen"]) == (
         849_950, 500_000, 100_000, 1_249_950)
@@ -198,8 +200,8 @@ async def test_a_statement_totals_balances_and_freezes(session, settings):
     assert no_reason.value.field == "correctionReason"
     await accounts.add_entry(session, v.group, accounts.EntryInput(date(2026, 10, 30), "expense", "保洁", 5_000, "补录"),
                              v.admin.id, now)
-    corrected = await accounts.publish_statement(session, v.group, "2026-10", reason="补录遗漏支出",
-                                                 publisher_id=v.admin.id, now=now)
+    corrected = (await accounts.publish_statement(session, v.group, "2026-10", reason="补录遗漏支出",
+                                                  publisher_id=v.admin.id, now=now)).statement
     assert corrected.version == 2 and corrected.content["closing_balance_fen"] == 1_244_950
     assert corrected.previous_digest == october.digest
     for statement in ("UPDATE account_statements SET content = content WHERE id = :id",
@@ -264,15 +266,54 @@ async def test_books_carry_forward_and_refuse_gaps_and_the_future(session, setti
         await publish("2026-09")
     assert "2026-08" in gap.value.message
     await publish("2026-08")
-    await publish("2026-09")
+    assert (await publish("2026-09")).statement.content["opening_balance_fen"] == 100
     with pytest.raises(Exception) as future:
         await publish("2026-12")
     assert future.value.field == "period"
-    await entry(date(2026, 8, 20), 50)
-    await publish("2026-08", reason="补录租金")  # September still opens at the old balance
-    broken = await accounts.verify(session, v.village.id)
-    assert [(b.period, b.version) for b in broken] == [("2026-09", 1)]
-    await publish("2026-09", reason="上月更正，重新结转")
+    assert await accounts.verify(session, v.village.id) == []
+
+
+PUBLISH = """mutation($i: PublishStatementInput!) { publishStatement(input: $i) {
+  statement { period version openingBalanceFen closingBalanceFen }
+  carriedForward { period version openingBalanceFen incomeFen closingBalanceFen correctionReason
+                   entries { amountFen } }
+  errors { code field } } }"""
+
+
+async def test_a_correction_carries_its_closing_balance_through_the_later_months(api, session, settings):
+    v = await build_village(session, settings, "结村")
+    now = datetime(2026, 11, 5, tzinfo=UTC)
+    for day, fen in ((date(2026, 8, 3), 100), (date(2026, 9, 3), 10), (date(2026, 10, 3), 1)):
+        await accounts.add_entry(session, v.village, accounts.EntryInput(day, "income", "租金", fen, "x"), v.admin.id, now)
+        await accounts.publish_statement(session, v.village, accounts.period_of(day), reason=None,
+                                         publisher_id=v.admin.id, now=now)
+    # a September entry added after publication stays a draft: carrying forward keeps the frozen entries
+    await accounts.add_entry(session, v.village, accounts.EntryInput(date(2026, 9, 9), "income", "租金", 7, "x"),
+                             v.admin.id, now)
+    await accounts.add_entry(session, v.village, accounts.EntryInput(date(2026, 8, 20), "income", "租金", 50, "补"),
+                             v.admin.id, now)
+    admin = api.token_for(v.admin)
+    august = {"unitId": gid("OrgUnit", v.village.id), "period": "2026-08"}
+    refused = (await api.data(PUBLISH, {"i": august}, admin))["publishStatement"]
+    assert refused["errors"] == [{"code": "INVALID_INPUT", "field": "correctionReason"}]
+    assert refused["carriedForward"] == []
+
+    answer = (await api.data(PUBLISH, {"i": {**august, "correctionReason": "补录租金"}}, admin))["publishStatement"]
+    assert answer["errors"] == []
+    assert answer["statement"] == {"period": "2026-08", "version": 2, "openingBalanceFen": 0, "closingBalanceFen": 150}
+    assert answer["carriedForward"] == [
+        {"period": "2026-09", "version": 2, "openingBalanceFen": 150, "incomeFen": 10, "closingBalanceFen": 160,
+         "correctionReason": "结转2026-08第2版的期末余额", "entries": [{"amountFen": 10}]},
+        {"period": "2026-10", "version": 2, "openingBalanceFen": 160, "incomeFen": 1, "closingBalanceFen": 161,
+         "correctionReason": "结转2026-08第2版的期末余额", "entries": [{"amountFen": 1}]},
+    ]
+    assert await accounts.verify(session, v.village.id) == []
+    # publishing September now freezes its new entry and carries that into October
+    again = await accounts.publish_statement(session, v.village, "2026-09", reason="补录九月租金",
+                                             publisher_id=v.admin.id, now=now)
+    assert (again.statement.version, again.statement.content["closing_balance_fen"]) == (3, 167)
+    assert [(s.period, s.version, s.content["opening_balance_fen"]) for s in again.carried_forward] == [
+        ("2026-10", 3, 167)]
     assert await accounts.verify(session, v.village.id) == []
 
 

@@ -22,8 +22,8 @@ async def _village(session, settings, name):
     await notices.publish_notice(session, v.notice, NOW)
     v.entry = await accounts.add_entry(session, v.group, accounts.EntryInput(date(2026, 10, 1), "income", "补助", 100, "x"),
                                        v.admin.id, NOW)
-    v.statement = await accounts.publish_statement(session, v.group, "2026-10", reason=None,
-                                                   publisher_id=v.admin.id, now=NOW)
+    v.statement = (await accounts.publish_statement(session, v.group, "2026-10", reason=None,
+                                                    publisher_id=v.admin.id, now=NOW)).statement
     v.question = await questions.ask(session, village_id=v.village.id, resident_id=v.residents[-1].id,
                                      text="修路钱从哪里来？", now=NOW, notice_id=v.notice.id)
     return v
@@ -125,8 +125,8 @@ async def test_a_resident_sees_their_own_groups_book_not_the_neighbouring_groups
     other_group = await units.create_unit(session, v.area, "二组")
     await accounts.add_entry(session, other_group, accounts.EntryInput(date(2026, 10, 1), "expense", "x", 100, "x"),
                              v.admin.id, NOW)
-    theirs = await accounts.publish_statement(session, other_group, "2026-10", reason=None,
-                                              publisher_id=v.admin.id, now=NOW)
+    theirs = (await accounts.publish_statement(session, other_group, "2026-10", reason=None,
+                                               publisher_id=v.admin.id, now=NOW)).statement
     token = api.token_for(v.resident_user)
     own = await api.data("query($id: ID!) { node(id: $id) { id } }", {"id": gid("AccountStatement", v.statement.id)}, token)
     assert own["node"]["id"]
