@@ -230,9 +230,6 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(RequestContextMiddleware)
-    if settings.production and settings.sms_sender == "log":
-        log.warning("sms.log_sender_in_production",
-                    message="SMS_SENDER=log writes login codes to the log; configure a real sender")
     return app
 
 

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     otp_lockout_seconds: int = Field(default=900, ge=60)
     otp_resend_interval_seconds: int = Field(default=60, ge=0)
     otp_max_per_hour: int = Field(default=5, ge=1)
-    sms_sender: Literal["log", "aliyun"] = "log"
+    sms_sender: Literal["log", "aliyun", "off"] = "log"
     # Alibaba Cloud SMS (dysmsapi SendSms): an approved sign name and a login-code
     # template whose variable is ${code}.
     aliyun_sms_access_key_id: str = ""
@@ -90,6 +90,9 @@ class Settings(BaseSettings):
                 raise ValueError("DATA_ENCRYPTION_KEY must be set in production")
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set in production")
+            if self.sms_sender == "log":  # whoever reads the log could log in as anyone
+                raise ValueError("SMS_SENDER=log writes login codes to the log: "
+                                 "in production set SMS_SENDER=aliyun, or off")
         if self.sms_sender == "aliyun":
             required = {
                 "ALIYUN_SMS_ACCESS_KEY_ID": self.aliyun_sms_access_key_id,

@@ -32,6 +32,11 @@ def require_phone(raw: str, field: str = "phone") -> str:
     return phone
 
 
+def _require_sms(settings: Settings) -> None:
+    if settings.sms_sender == "off":
+        raise AuthError(AuthErrorCode.SMS_UNAVAILABLE, "短信验证码登录未开通，请用微信或密码登录")
+
+
 def _code_hash(settings: Settings, phone: str, code: str) -> bytes:
     key = settings.jwt_secret.get_secret_value().encode()
     return hmac.new(key, f"login-code:{phone}:{code}".encode(), hashlib.sha256).digest()
@@ -86,6 +91,7 @@ async def request_login_code(
     """A new code for a phone, to be sent once this transaction commits, and only if the
     phone is registered. Unregistered phones get the same answer and the same limits, but
     no SMS, so the answer does not reveal who is registered."""
+    _require_sms(settings)
     phone = require_phone(raw_phone)
     await lock_phone(session, phone)
     await raise_if_locked(session, phone, "code", settings, now)
@@ -139,6 +145,7 @@ async def consume_login_code(
 ) -> str:
     """Check a code; on success it is used up. A wrong code counts toward the phone's
     lockout, and that count is committed even though the call fails."""
+    _require_sms(settings)
     phone = require_phone(raw_phone)
     await lock_phone(session, phone)
     await raise_if_locked(session, phone, "code", settings, now)

@@ -1,5 +1,5 @@
 """Sending SMS login codes. The sender is chosen by `SMS_SENDER`: `log` for development,
-`aliyun` for Alibaba Cloud SMS. The app sends through an `SmsOutbox`, in the background
+`aliyun` for Alibaba Cloud SMS (`off` issues no codes at all; see `login_codes`). The app sends through an `SmsOutbox`, in the background
 after the request committed: the answer to `requestLoginCode` is the same, and comes as
 fast, whether the phone is registered (an SMS goes out) or not (none does), and whether
 the provider delivers or not. A code that was not delivered is logged and counted; the
@@ -143,4 +143,4 @@ class SmsOutbox:
 def make_sms_sender(settings: Settings, http: httpx.AsyncClient) -> SmsSender:
     if settings.sms_sender == "aliyun":
         return AliyunSmsSender(settings, http)
-    return LogSmsSender()
+    return LogSmsSender()  # with `off` no code is ever issued, so nothing reaches it

@@ -71,6 +71,11 @@ def test_production_refuses_development_secrets():
 
     with pytest.raises(ValueError, match="JWT_SECRET"):
         Settings(_env_file=None, environment="production", database_url="postgresql://x/y")
+    secrets = {"jwt_secret": "p" * 48, "data_encryption_key": "cHJvZHVjdGlvbi1rZXktMzItYnl0ZXMtbG9uZyEhISE=",
+               "database_url": "postgresql://x/y"}
+    with pytest.raises(ValueError, match="SMS_SENDER=log"):  # login codes in the log
+        Settings(_env_file=None, environment="production", **secrets)
+    assert Settings(_env_file=None, environment="production", sms_sender="off", **secrets).production
 
 
 async def test_oversized_requests_are_refused_before_parsing(api):

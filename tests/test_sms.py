@@ -13,11 +13,13 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from pydantic import SecretStr, ValidationError
+from sqlalchemy import func, select
 
 from app.asgi import create_app
 from app.logging import configure_logging
 from app.settings import Settings
 from identity.sms import NotDelivered, SmsOutbox, aliyun_signature
+from models import AuthFailure, LoginCode
 from tests.conftest import _session
 from tests.support import GraphQLClient, build_village, local_http_server
 
@@ -184,3 +186,18 @@ def test_the_aliyun_sender_needs_its_keys():
     with pytest.raises(ValidationError, match="ALIYUN_SMS_ACCESS_KEY_ID.*ALIYUN_SMS_ACCESS_KEY_SECRET"):
         Settings(_env_file=None, environment="test", sms_sender="aliyun",
                  aliyun_sms_sign_name="智慧乡村", aliyun_sms_template_code="SMS_000001")
+
+
+async def test_with_sms_off_codes_are_refused_and_nothing_is_written(settings, connection, session):
+    v = await build_village(session, settings, "默村")
+    phone = v.residents[0].phone
+    app = create_app(settings.model_copy(update={"sms_sender": "off"}), session_factory=lambda: _session(connection))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            api = GraphQLClient(http, settings)
+            asked = (await api.data(REQUEST_CODE, {"phone": phone}))["requestLoginCode"]
+            assert asked == {"sent": False, "errors": [{"code": "SMS_UNAVAILABLE", "field": None}]}
+            login = (await api.data(LOGIN, {"phone": phone, "code": "123456"}))["loginWithCode"]
+            assert login == {"tokens": None, "errors": [{"code": "SMS_UNAVAILABLE"}]}
+    assert await session.scalar(select(func.count()).select_from(LoginCode).where(LoginCode.phone == phone)) == 0
+    assert await session.scalar(select(func.count()).select_from(AuthFailure).where(AuthFailure.phone == phone)) == 0
