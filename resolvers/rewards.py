@@ -291,10 +291,9 @@ async def _remember_refusal(info: Info, errs) -> None:
     unanswered = idempotency.take_unanswered(info.context.session)
     if unanswered is None or not errs or not isinstance(errs[0], RewardsError) or errs[0].code not in REMEMBERED:
         return
-    user_id, operation, key, digest = unanswered
 
     async def remember(session: AsyncSession):
-        await idempotency.remember(session, user_id, operation, key, digest, error=errs[0])
+        await unanswered.remember(session, error=errs[0])
 
     await in_transaction(info, remember)
 

@@ -193,14 +193,12 @@ async def adjust_points(
         raise invalid("调整积分必须填写原因（不超过200字）", "reason")
     if points == 0 or abs(points) > MAX_ADJUSTMENT:
         raise invalid(f"调整分值不能为0，绝对值不超过{MAX_ADJUSTMENT}", "points")
+    request = idempotency.keyed(actor_user_id, ADJUST_POINTS, idempotency_key, optional=True,
+                                household_id=household_id, points=points, reason=reason)
     account = await lock_household_account(session, village_id, household_id)
-    key = digest = None
-    if idempotency_key is not None:
-        key = idempotency.check_key(idempotency_key)
-        digest = idempotency.request_hash(household_id=household_id, points=points, reason=reason)
-        earlier = await idempotency.replay(session, actor_user_id, ADJUST_POINTS, key, digest)
-        if earlier is not None:
-            return await session.get(PointsTransaction, earlier.result_id)
+    earlier = await request.replay(session)
+    if earlier is not None:
+        return await session.get(PointsTransaction, earlier.result_id)
     if points > 0:
         _, transaction = await _credit(
             session, account, points, reason, now, kind="adjustment", version=None,
@@ -214,8 +212,7 @@ async def adjust_points(
             legs=[*legs, Leg(issuance.id, -points)], actor_user_id=actor_user_id,
             household_id=household_id,
         )
-    if key is not None:
-        await idempotency.remember(session, actor_user_id, ADJUST_POINTS, key, digest, transaction.id)
+    await request.remember(session, transaction.id)
     return transaction
 
 
@@ -234,14 +231,12 @@ async def reverse_award(
         raise not_found("积分记录", "awardId")
     if row.points < 0 or row.transaction_id is None:
         raise RewardsError(RewardsErrorCode.INVALID_STATE, "扣分记录请用积分调整更正")
+    request = idempotency.keyed(actor_user_id, REVERSE_AWARD, idempotency_key, optional=True,
+                                award_id=award_id, reason=reason)
     account = await lock_household_account(session, village_id, row.household_id)
-    key = digest = None
-    if idempotency_key is not None:
-        key = idempotency.check_key(idempotency_key)
-        digest = idempotency.request_hash(award_id=award_id, reason=reason)
-        earlier = await idempotency.replay(session, actor_user_id, REVERSE_AWARD, key, digest)
-        if earlier is not None:
-            return await session.get(PointsTransaction, earlier.result_id)
+    earlier = await request.replay(session)
+    if earlier is not None:
+        return await session.get(PointsTransaction, earlier.result_id)
     reversed_already = await session.scalar(
         select(PointsTransaction.id).where(PointsTransaction.reverses_id == row.transaction_id)
     )
@@ -266,6 +261,5 @@ async def reverse_award(
         rule_version_id=row.rule_version_id, reverses_id=row.transaction_id,
         earned={account.id: -row.points},
     )
-    if key is not None:
-        await idempotency.remember(session, actor_user_id, REVERSE_AWARD, key, digest, transaction.id)
+    await request.remember(session, transaction.id)
     return transaction

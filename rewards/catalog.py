@@ -72,12 +72,11 @@ async def create_item(
     check_terms(terms)
     if not 0 <= stock <= MAX_STOCK:
         raise invalid(f"库存为0到{MAX_STOCK}", "stock")
-    if idempotency_key is not None:
-        key = idempotency.check_key(idempotency_key)
-        digest = idempotency.request_hash(village_id=village_id, stock=stock, **vars(terms))
-        earlier = await idempotency.replay(session, actor_user_id, CREATE_ITEM, key, digest)
-        if earlier is not None:
-            return await session.get(RewardItem, earlier.result_id)
+    request = idempotency.keyed(actor_user_id, CREATE_ITEM, idempotency_key, optional=True,
+                                village_id=village_id, stock=stock, **vars(terms))
+    earlier = await request.replay(session)
+    if earlier is not None:
+        return await session.get(RewardItem, earlier.result_id)
     item = RewardItem(village_id=village_id, stock_available=stock, created_at=now, **vars(terms))
     session.add(item)
     await session.flush()
@@ -89,8 +88,7 @@ async def create_item(
             )
         )
         await session.flush()
-    if idempotency_key is not None:
-        await idempotency.remember(session, actor_user_id, CREATE_ITEM, key, digest, item.id)
+    await request.remember(session, item.id)
     return item
 
 
@@ -127,12 +125,11 @@ async def adjust_stock(
     reason = _reason(reason)
     if delta == 0 or abs(delta) > MAX_STOCK:
         raise invalid(f"调整数量不能为0，绝对值不超过{MAX_STOCK}", "delta")
-    if idempotency_key is not None:
-        key = idempotency.check_key(idempotency_key)
-        digest = idempotency.request_hash(item_id=item.id, delta=delta, reason=reason)
-        if await idempotency.replay(session, actor_user_id, ADJUST_STOCK, key, digest) is not None:
-            return item
-        await idempotency.remember(session, actor_user_id, ADJUST_STOCK, key, digest, item.id)
+    request = idempotency.keyed(actor_user_id, ADJUST_STOCK, idempotency_key, optional=True,
+                                item_id=item.id, delta=delta, reason=reason)
+    if await request.replay(session) is not None:
+        return item
+    await request.remember(session, item.id)
     if item.stock_available + delta < 0:
         raise RewardsError(RewardsErrorCode.OUT_OF_STOCK, f"可用库存只有{item.stock_available}", field="delta")
     item.stock_available += delta

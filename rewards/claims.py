@@ -59,12 +59,11 @@ async def review_claim(
         raise invalid("驳回须填写原因", "reason")
     if reason is not None and len(reason) > 500:
         raise invalid("原因不超过500字", "reason")
-    if idempotency_key is not None:
-        key = idempotency.check_key(idempotency_key)
-        digest = idempotency.request_hash(claim_id=claim_id, approve=approve, reason=reason)
-        if await idempotency.replay(session, reviewer_id, REVIEW_CLAIM, key, digest) is not None:
-            await session.refresh(claim)  # as the first review committed it
-            return claim
+    request = idempotency.keyed(reviewer_id, REVIEW_CLAIM, idempotency_key, optional=True,
+                                claim_id=claim_id, approve=approve, reason=reason)
+    if await request.replay(session) is not None:
+        await session.refresh(claim)  # as the first review committed it
+        return claim
     decided = await session.execute(
         update(PointsClaim)
         .where(PointsClaim.id == claim.id, PointsClaim.status == "pending")
@@ -84,7 +83,6 @@ async def review_claim(
         await session.execute(
             update(PointsClaim).where(PointsClaim.id == claim.id).values(award_id=outcome.award.id)
         )
-    if idempotency_key is not None:
-        await idempotency.remember(session, reviewer_id, REVIEW_CLAIM, key, digest, claim.id)
+    await request.remember(session, claim.id)
     await session.refresh(claim)
     return claim

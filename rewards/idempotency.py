@@ -1,7 +1,8 @@
 """Idempotency keys for mutations that move points or stock: the first answer to a
 (user, operation, key) is the answer to every retry; the same key with a different input
-is refused. Call `replay` after taking the lock that serialises the operation, so that
-concurrent retries see each other.
+is refused. An operation builds its `KeyedRequest` with `keyed` and calls its `replay`
+after taking the lock that serialises the operation, so that concurrent retries see each
+other, and its `remember` with the result.
 
 A request that passed `replay` and is then refused rolls back, its record with it. So
 `replay` leaves the key in the session (`session.info`), and the caller, after the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -21,7 +23,7 @@ from models import IdempotencyRecord
 from rewards.errors import RewardsError, RewardsErrorCode, invalid
 
 _LOCK_NAMESPACE = 7302  # advisory-lock namespace for idempotency keys
-_UNANSWERED = "idempotency.unanswered"  # session.info: (user, operation, key, digest)
+_UNANSWERED = "idempotency.unanswered"  # session.info: the KeyedRequest that passed replay
 
 
 _LOCK_KEY = select(func.pg_advisory_xact_lock(_LOCK_NAMESPACE, func.hashtext(bindparam("lock_key", type_=String))))
@@ -51,44 +53,65 @@ def check_key(key: str) -> str:
     return key
 
 
-async def replay(
-    session: AsyncSession, user_id: int, operation: str, key: str, digest: str
-) -> IdempotencyRecord | None:
-    """The earlier answer for this key, or None. A stored refusal is raised again.
+@dataclass(frozen=True)
+class KeyedRequest:
+    """One request under an idempotency key: who sent it, for which operation, and the hash
+    of its inputs. Without a key (where the key is optional) nothing is replayed or kept."""
 
-    The key itself is locked for the rest of the transaction, so two requests with one key
-    but different targets (two households, two items) cannot both pass: the second waits,
-    then finds the first's record."""
-    await session.execute(_LOCK_KEY, {"lock_key": f"{user_id}:{operation}:{key}"})
-    # a statement of its own, after the lock: it must see what the key's holder committed
-    record = await session.scalar(_RECORD, {"user_id": user_id, "operation": operation, "key": key})
-    if record is None:
-        session.info[_UNANSWERED] = (user_id, operation, key, digest)
-        return None
-    if record.request_hash != digest:
-        raise RewardsError(
-            RewardsErrorCode.IDEMPOTENCY_KEY_REUSED, "该幂等键已用于另一个请求", field="idempotencyKey"
+    user_id: int
+    operation: str
+    key: str | None
+    digest: str
+
+    async def replay(self, session: AsyncSession) -> IdempotencyRecord | None:
+        """The earlier answer for this key, or None. A stored refusal is raised again.
+
+        The key itself is locked for the rest of the transaction, so two requests with one
+        key but different targets (two households, two items) cannot both pass: the second
+        waits, then finds the first's record."""
+        if self.key is None:
+            return None
+        await session.execute(_LOCK_KEY, {"lock_key": f"{self.user_id}:{self.operation}:{self.key}"})
+        # a statement of its own, after the lock: it must see what the key's holder committed
+        record = await session.scalar(
+            _RECORD, {"user_id": self.user_id, "operation": self.operation, "key": self.key}
         )
-    if record.error_code is not None:
-        raise RewardsError(RewardsErrorCode(record.error_code), record.error_message or "")
-    return record
+        if record is None:
+            session.info[_UNANSWERED] = self
+            return None
+        if record.request_hash != self.digest:
+            raise RewardsError(
+                RewardsErrorCode.IDEMPOTENCY_KEY_REUSED, "该幂等键已用于另一个请求", field="idempotencyKey"
+            )
+        if record.error_code is not None:
+            raise RewardsError(RewardsErrorCode(record.error_code), record.error_message or "")
+        return record
+
+    async def remember(
+        self, session: AsyncSession, result_id: int | None = None, error: DomainError | None = None
+    ) -> None:
+        if self.key is None:
+            return
+        await session.execute(
+            _REMEMBER,
+            {
+                "user_id": self.user_id, "operation": self.operation, "key": self.key,
+                "request_hash": self.digest, "result_id": result_id,
+                "error_code": error.code.value if error else None,
+                "error_message": error.message[:200] if error else None,
+            },
+        )
 
 
-async def remember(
-    session: AsyncSession, user_id: int, operation: str, key: str, digest: str,
-    result_id: int | None = None, error: DomainError | None = None,
-) -> None:
-    await session.execute(
-        _REMEMBER,
-        {
-            "user_id": user_id, "operation": operation, "key": key, "request_hash": digest,
-            "result_id": result_id, "error_code": error.code.value if error else None,
-            "error_message": error.message[:200] if error else None,
-        },
-    )
+def keyed(user_id: int, operation: str, key: str | None, *, optional: bool = False, **inputs) -> KeyedRequest:
+    """The request under `key` (checked), hashed over `inputs`: the values that must match
+    on a retry. With `optional`, a missing key gives a request that replays nothing."""
+    if key is None and optional:
+        return KeyedRequest(user_id, operation, None, "")
+    return KeyedRequest(user_id, operation, check_key(key), request_hash(**inputs))
 
 
-def take_unanswered(session: AsyncSession) -> tuple[int, str, str, str] | None:
-    """The (user, operation, key, digest) of the request that passed `replay` in this
-    session, once: what its refusal is to be remembered under."""
+def take_unanswered(session: AsyncSession) -> KeyedRequest | None:
+    """The request that passed `replay` in this session, once: what its refusal is to be
+    remembered under."""
     return session.info.pop(_UNANSWERED, None)

@@ -41,12 +41,11 @@ async def redeem(
     session: AsyncSession, *, user_id: int, village_id: int, household_id: int,
     resident_id: int | None, item_id: int, quantity: int, idempotency_key: str, now: datetime,
 ) -> Redemption:
-    key = idempotency.check_key(idempotency_key)
+    request = idempotency.keyed(user_id, OPERATION, idempotency_key, item_id=item_id, quantity=quantity)
     if not 1 <= quantity <= MAX_QUANTITY:
         raise invalid(f"数量为1到{MAX_QUANTITY}", "quantity")
-    digest = idempotency.request_hash(item_id=item_id, quantity=quantity)
     account = await lock_household_account(session, village_id, household_id)
-    earlier = await idempotency.replay(session, user_id, OPERATION, key, digest)
+    earlier = await request.replay(session)
     if earlier is not None:
         return await session.get(Redemption, earlier.result_id)
 
@@ -83,7 +82,7 @@ async def redeem(
         legs=[*legs, Leg(redeemed.id, cost)], now=now, actor_user_id=user_id,
         household_id=household_id, resident_id=resident_id, redemption_id=redemption.id,
     )
-    await idempotency.remember(session, user_id, OPERATION, key, digest, result_id=redemption.id)
+    await request.remember(session, redemption.id)
     return redemption
 
 
