@@ -49,7 +49,7 @@ def sync(uv: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py runs under whatever python3 is)
         sys.exit("dev.py: Python 3.11 or newer is needed")
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)

@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from affairs.errors import AffairsError, AffairsErrorCode, clean_text, invalid, not_found
-from rewards.periods import CHINA
 from models import AccountEntry, AccountStatement, OrgUnit
+from rewards.periods import CHINA
 
 MAX_AMOUNT_FEN = 100_000_000  # one million yuan in one entry
 MAX_TOTAL_FEN = 2**31 - 1  # what a statement's totals may reach (GraphQL Int)

@@ -8,7 +8,19 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, String, and_, any_, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    String,
+    and_,
+    any_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from collections.abc import Callable, Sequence
 
 from sqlalchemy import Integer, Select, bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -71,7 +71,7 @@ async def anatomy(url: str, users: list[int], n: int = 200) -> list[dict]:
                     document = document or HOME
                     turn = {"i": 0}
 
-                    async def call() -> None:
+                    async def call(turn=turn, document=document, label=label) -> None:
                         turn["i"] += 1
                         token = tokens[turn["i"] % len(tokens)]
                         response = await http.post("/graphql", json={"query": document},

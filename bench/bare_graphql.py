@@ -21,6 +21,7 @@ import json
 from datetime import UTC, datetime
 from enum import Enum
 
+import floor
 import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,7 +31,6 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
-import floor
 from affairs.notices import ancestor_paths
 
 

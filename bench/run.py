@@ -959,7 +959,8 @@ def main() -> None:
 
     cost = None
     if args.profile_scale in datasets:
-        from bench.anatomy import render, run as anatomy
+        from bench.anatomy import render
+        from bench.anatomy import run as anatomy
 
         log(f"{args.profile_scale}: where a request's CPU goes, one request at a time (bench/anatomy.py)")
         cost = anatomy(datasets[args.profile_scale].url, datasets[args.profile_scale].residents[:200])

@@ -26,7 +26,6 @@ from models.household_links import HouseholdLink, Visit, VisitProblem, VisitRevi
 from models.identity import Appointment, AuthFailure, LoginCode, RefreshToken, User
 from models.jobs import Employer, JobApplication, JobPosting, LabourProfile, ReturnReport
 from models.requests import RequestDeadline, RequestUpdate, ResidentRequest
-from models.scoring import ChiefHonour, ScoreEvidence, ScoreRow, ScoreSnapshot, ScoringWeights
 from models.rewards import (
     EarningRule,
     EarningRuleVersion,
@@ -44,6 +43,7 @@ from models.rewards import (
     RewardItem,
     StockMovement,
 )
+from models.scoring import ChiefHonour, ScoreEvidence, ScoreRow, ScoreSnapshot, ScoringWeights
 
 __all__ = [
     "HouseholdLink",

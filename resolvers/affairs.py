@@ -5,30 +5,30 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import BigInteger, bindparam, exists, func, select, true
-from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from strawberry import relay
 from strawberry.types import Info
 
 from affairs import accounts, cadence, notices, questions, reach, reading
-from affairs.visibility import may_see_accounts
 from affairs.errors import AffairsError, AffairsErrorCode, invalid, not_found
+from affairs.visibility import may_see_accounts
 from app.errors import Forbidden
 from app.pagination import Keyset, keyset_page
 from grid import access
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import AccountEntry as EntryRow
-from models import OrgUnit as OrgUnitRow
 from models import AccountStatement as StatementRow
 from models import Notice as NoticeRow
 from models import NoticeReceipt as ReceiptRow
 from models import NoticeRevision as RevisionRow
+from models import OrgUnit as OrgUnitRow
 from models import Question as QuestionRow
 from models import Resident
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
-from resolvers.villages import village_of
 from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from schema.affairs import (
     AccountEntry,
     AccountStatement,

@@ -10,16 +10,20 @@ from strawberry.types import Info
 from app.errors import Forbidden
 from grid import access, appointments, households, queries, residents, units
 from grid.errors import GridError, GridErrorCode, invalid, not_found
+from grid.store import flush_unique
 from household_links import links
 from identity.phones import normalize_phone
 from identity.viewer import ADMIN_ROLES
-from grid.store import flush_unique
 from models import Appointment as AppointmentRow
 from models import OrgUnit as OrgUnitRow
 from models import Resident as ResidentRow
 from models import User as UserRow
-from schema.grid import Appointment, GridErrorCode as GridErrorCodeEnum, GridError as GridErrorType
-from schema.grid import Hamlet, Household, OrgUnit, Resident
+from resolvers.ids import db_id
+from resolvers.payload_errors import converter
+from resolvers.transaction import in_transaction
+from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident
+from schema.grid import GridError as GridErrorType
+from schema.grid import GridErrorCode as GridErrorCodeEnum
 from schema.grid_inputs import (
     AppointInput,
     AppointmentPayload,
@@ -39,11 +43,7 @@ from schema.grid_inputs import (
     UpdateOrgUnitInput,
     UpdateResidentInput,
 )
-from resolvers.ids import db_id
-from resolvers.payload_errors import converter
 from schema.relay import connection
-from resolvers.transaction import in_transaction
-
 
 errors = converter(GridErrorType, GridErrorCodeEnum)
 

@@ -26,12 +26,12 @@ from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
 from resolvers.villages import village_of
 from schema.grid import Household as HouseholdType
-from schema.grid import LivingStatus, OrgUnit as OrgUnitType, User
+from schema.grid import LivingStatus, User
+from schema.grid import OrgUnit as OrgUnitType
 from schema.household_links import (
     ContactCoverage,
     CorrectVisitInput,
     DueHousehold,
-    HouseholdLink as HouseholdLinkType,
     LinkedHousehold,
     LinkHouseholdsInput,
     LinkHouseholdsPayload,
@@ -46,6 +46,9 @@ from schema.household_links import (
     VisitPayload,
     VisitProblemInput,
     contact_needed,
+)
+from schema.household_links import (
+    HouseholdLink as HouseholdLinkType,
 )
 from schema.household_links import LinkError as LinkErrorType
 from schema.household_links import LinkErrorCode as LinkErrorCodeEnum

@@ -9,36 +9,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
 
+from affairs import notices
+from affairs.visibility import may_see_accounts
 from grid import access
 from grid.errors import not_found
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
-from models import Appointment as AppointmentRow
-from models import Hamlet as HamletRow
-from models import OrgUnit as OrgUnitRow
-from models import User as UserRow
-from affairs import notices
-from affairs.visibility import may_see_accounts
-from models import JobPosting as JobPostingRow
-from models import ResidentRequest as ResidentRequestRow
-from schema.jobs import JobPosting
-from resident_requests import workflow
-from schema.requests import ResidentRequest
 from models import AccountEntry as AccountEntryRow
 from models import AccountStatement as StatementRow
+from models import Appointment as AppointmentRow
 from models import EarningRule as EarningRuleRow
+from models import Hamlet as HamletRow
+from models import JobPosting as JobPostingRow
 from models import Notice as NoticeRow
+from models import OrgUnit as OrgUnitRow
 from models import PointsAccount
 from models import PointsClaim as ClaimRow
 from models import PointsEntry as EntryRow
 from models import PointsTransaction as TransactionRow
 from models import Redemption as RedemptionRow
+from models import ResidentRequest as ResidentRequestRow
 from models import RewardItem as RewardItemRow
-from rewards.rules import current_version
+from models import User as UserRow
+from resident_requests import workflow
 from resolvers.household_links import visible_visit
-from schema.household_links import Visit
-from schema.relay import node_id
+from rewards.rules import current_version
 from schema.affairs import AccountEntry, AccountStatement, Notice
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
+from schema.household_links import Visit
+from schema.jobs import JobPosting
+from schema.relay import node_id
+from schema.requests import ResidentRequest
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
 
 STORE_ROLES = ADMIN_ROLES | {"store_clerk"}

@@ -18,8 +18,8 @@ from party_scoring import honours, standings, weights
 from party_scoring.errors import ScoringError, ScoringErrorCode
 from resolvers.ids import db_id
 from resolvers.payload_errors import converter
-from resolvers.villages import village_of
 from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from rewards.periods import period_bounds
 from schema.party_scoring import (
     ChiefHonour,

@@ -17,10 +17,13 @@ from models import EarningRule as RuleRow
 from models import PointsAward, RankingSnapshot
 from models import PointsEntry as EntryRow
 from models import Redemption as RedemptionRow
+from resolvers.ids import db_id
+from resolvers.payload_errors import converter
+from resolvers.transaction import in_transaction
+from resolvers.villages import village_of
 from rewards import (
     accounts,
     awards,
-    catalog as catalog_domain,
     claims,
     idempotency,
     queries,
@@ -28,12 +31,11 @@ from rewards import (
     redemptions,
     rules,
 )
+from rewards import (
+    catalog as catalog_domain,
+)
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found
 from rewards.periods import period_bounds
-from resolvers.transaction import in_transaction
-from resolvers.villages import village_of
-from resolvers.ids import db_id
-from resolvers.payload_errors import converter
 from schema.relay import connection
 from schema.rewards import (
     ClaimStatus,

@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import EarningRuleVersion, PointsAccount, PointsAward, PointsLot, PointsPolicy, PointsTransaction
+from models import (
+    EarningRuleVersion,
+    PointsAccount,
+    PointsAward,
+    PointsLot,
+    PointsPolicy,
+    PointsTransaction,
+)
 from rewards import idempotency, ledger
 from rewards.accounts import lock_household_account, policy, system_account
 from rewards.errors import RewardsError, RewardsErrorCode, invalid, not_found

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
 from rewards.accounts import system_account

@@ -13,8 +13,8 @@ from strawberry.types import Info
 from app.pagination import Page, page_size
 from grid import queries
 from grid.access import can_see_household
-from grid.errors import not_found
 from grid.errors import GridErrorCode as DomainGridErrorCode
+from grid.errors import not_found
 from identity.phones import mask_phone
 from identity.viewer import ID_NUMBER_ROLES, PHONE_ROLES
 from models import Appointment as AppointmentRow

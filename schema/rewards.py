@@ -10,13 +10,13 @@ import strawberry
 from strawberry import Private, relay
 from strawberry.types import Info
 
+from app.pagination import Page, page_size
 from models import EarningRuleVersion as RuleVersionRow
 from models import PointsClaim as ClaimRow
 from models import PointsEntry as EntryRow
 from models import PointsTransaction as TransactionRow
 from models import Redemption as RedemptionRow
 from models import RewardItem as ItemRow
-from app.pagination import Page, page_size
 from rewards import ledger, queries
 from rewards.errors import RewardsErrorCode as DomainRewardsErrorCode
 from schema.relay import connection

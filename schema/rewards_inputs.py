@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+
 import strawberry
 from strawberry import relay
 
 from schema.rewards import (
     CapScope,
-    HouseholdRef,
     EarningRule,
+    HouseholdRef,
     Period,
     PointsClaim,
     PointsPolicy,

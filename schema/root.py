@@ -13,15 +13,22 @@ from app.settings import Settings, get_settings
 from resolvers import affairs, grid, identity, jobs, node, party_scoring, rewards
 from resolvers import household_links as links
 from resolvers import requests as resident_requests
+from schema.affairs import (
+    AccountEntry,
+    AccountStatement,
+    Notice,
+    NoticeRead,
+    NoticeReceipt,
+    Question,
+)
 from schema.extensions import build_extensions
-from schema.scalars import DateTime
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
-from schema.affairs import AccountEntry, AccountStatement, Notice, NoticeRead, NoticeReceipt, Question
 from schema.household_links import Visit
 from schema.identity import Me
 from schema.jobs import Employer, JobApplication, JobPosting, ReturnReport
 from schema.requests import ResidentRequest
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
+from schema.scalars import DateTime
 
 REWARD_TYPES = [EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem]
 REQUEST_TYPES = [ResidentRequest]

@@ -243,7 +243,7 @@ async def test_wrong_passwords_lock_the_phone_for_a_while(api, session, settings
 async def test_new_codes_do_not_reset_the_count_of_wrong_ones(api, session, settings, sms):
     v = await build_village(session, settings, "换码村")
     phone = v.residents[0].phone
-    for attempt in range(settings.otp_max_attempts):
+    for _ in range(settings.otp_max_attempts):
         await session.execute(update(LoginCode).where(LoginCode.phone == phone)
                               .values(created_at=LoginCode.created_at - timedelta(minutes=2)))
         await api.data(REQUEST_CODE, {"phone": phone})

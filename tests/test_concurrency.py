@@ -10,7 +10,6 @@ from app.database import create_sessionmaker
 from models import Appointment, AuthFailure
 from tests.support import build_village, gid
 
-
 LOGIN = """mutation($p: String!, $c: String!) { loginWithCode(input: {phone: $p, code: $c}) {
   tokens { accessToken } errors { code } } }"""
 

@@ -68,7 +68,7 @@ async def test_linking_a_unit_through_the_api_and_asking_who_was_responsible(api
     assert len(whole["linkHouseholds"]["links"]) == 4
     moved = await api.data(LINK, {"i": {"memberId": gid("User", b.id),
                                         "householdIds": [gid("Household", v.households[0].id)]}}, admin)
-    assert [l["member"]["displayName"] for l in moved["linkHouseholds"]["links"]] == [b.display_name]
+    assert [link["member"]["displayName"] for link in moved["linkHouseholds"]["links"]] == [b.display_name]
     history = await api.data(
         "query($h: ID!) { householdLinks(householdId: $h) { member { displayName } validTo endReason } }",
         {"h": gid("Household", v.households[0].id)}, admin)

@@ -243,9 +243,10 @@ async def test_every_request_mutation_on_another_village_is_not_found(api, sessi
 
 
 async def test_updates_record_where_they_came_from_and_hide_internal_notes(api, session, settings):
+    from sqlalchemy import select as sa_select
+
     from grid.appointments import end_appointment
     from models import Appointment
-    from sqlalchemy import select as sa_select
 
     v = await build_village(session, settings, "记村")
     request = await _submit(session, v, household=2)  # the second neighbourhood

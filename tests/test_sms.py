@@ -132,7 +132,8 @@ async def test_a_login_code_goes_out_by_sms_and_logs_in(served, session, setting
 async def test_every_phone_gets_the_same_answer_whatever_the_provider_does(served, session, settings):
     v = await build_village(session, settings, "败村")
     requests_before = len(FakeAliyun.requests)
-    for resident, answer in zip(v.residents, ("isv.BUSINESS_LIMIT_CONTROL", "isv.MOBILE_NUMBER_ILLEGAL", "down")):
+    answers = ("isv.BUSINESS_LIMIT_CONTROL", "isv.MOBILE_NUMBER_ILLEGAL", "down")
+    for resident, answer in zip(v.residents[:3], answers, strict=True):
         FakeAliyun.answer = answer
         missed = _count("not_delivered")
         assert await served.request_code(resident.phone) == {"sent": True, "errors": []}, answer

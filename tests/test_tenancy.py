@@ -11,7 +11,6 @@ from schema.root import Mutation
 from tests.support import build_village, gid
 
 
-
 def mutations_of(module: str) -> set[str]:
     """The GraphQL names of the mutations whose resolvers live in `module`."""
     return {
