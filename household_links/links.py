@@ -21,16 +21,21 @@ MAX_BULK = 2000
 
 
 async def party_member(session: AsyncSession, village: OrgUnit, user_id: int, now: datetime) -> User:
-    """The user, if they serve as a party member in the village now."""
+    """The user, if they serve as a party member in the village now.
+
+    The post is locked (FOR SHARE) until the caller commits, so that it cannot end in
+    between: an ending that comes first makes this refuse (the post re-read under the lock
+    is no longer open); one that comes later waits, then ends the links made here."""
     user = await session.scalar(
         select(User)
         .join(Appointment, Appointment.user_id == User.id)
         .join(OrgUnit, OrgUnit.id == Appointment.unit_id)
         .where(
-            User.id == user_id, Appointment.role == "party_member", held_at(now),
-            OrgUnit.village_id == village.id,
+            User.id == user_id, Appointment.role == "party_member", Appointment.valid_from <= now,
+            Appointment.valid_to.is_(None), OrgUnit.village_id == village.id,
         )
         .limit(1)
+        .with_for_update(read=True, of=Appointment)
     )
     if user is None:
         raise LinkError(LinkErrorCode.NOT_A_PARTY_MEMBER, "该用户不是本村在册党员", field="memberId")

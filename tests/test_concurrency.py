@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, text
 
 from app.database import create_sessionmaker
+from grid import appointments
+from household_links import links
+from household_links.errors import LinkError, LinkErrorCode
 from models import Appointment, AuthFailure
+from tests.links_support import party_member
 from tests.support import build_village, gid
 
 LOGIN = """mutation($p: String!, $c: String!) { loginWithCode(input: {phone: $p, code: $c}) {
@@ -98,3 +104,77 @@ async def test_one_idempotency_key_cannot_adjust_two_households_at_once(live_api
 
     async with create_sessionmaker(committed.bind)() as fresh:
         assert await check.violations(fresh) == {}
+
+
+async def _until_blocked_or_done(engine, task: asyncio.Task) -> None:
+    """Wait until `task` finished or some backend of this database waits for a lock."""
+    for _ in range(400):
+        if task.done():
+            return
+        async with engine.connect() as conn:
+            waiting = await conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ))
+        if waiting:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("neither blocked nor done")
+
+
+async def test_a_post_ending_while_a_link_is_made_ends_that_link_too(committed, settings):
+    v = await build_village(committed, settings, "并联村")
+    member = await party_member(committed, v, 2)
+    post = await committed.scalar(select(Appointment).where(
+        Appointment.user_id == member.id, Appointment.role == "party_member"))
+    await committed.commit()
+    now = datetime.now(UTC)
+    sessions = create_sessionmaker(committed.bind)
+
+    async with sessions() as linking:
+        checked = await links.party_member(linking, v.village, member.id, now)
+        await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
+
+        async def end_post() -> int:
+            async with sessions() as ending:
+                row = await ending.get(Appointment, post.id)
+                await appointments.end_appointment(ending, row, ended_by=v.admin.id, now=now)
+                ended = await links.end_links_of_departed_member(
+                    ending, member.id, v.village.id, ended_by=v.admin.id, now=now)
+                await ending.commit()
+                return ended
+
+        ending = asyncio.create_task(end_post())
+        await _until_blocked_or_done(committed.bind, ending)  # the post is held by the linking
+        await linking.commit()
+    assert await ending == 2
+    async with sessions() as fresh:
+        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
+
+
+async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, settings):
+    v = await build_village(committed, settings, "并退村")
+    member = await party_member(committed, v, 2)
+    post = await committed.scalar(select(Appointment).where(
+        Appointment.user_id == member.id, Appointment.role == "party_member"))
+    await committed.commit()
+    now = datetime.now(UTC)
+    sessions = create_sessionmaker(committed.bind)
+
+    async with sessions() as ending:
+        await appointments.end_appointment(ending, await ending.get(Appointment, post.id), ended_by=v.admin.id, now=now)
+
+        async def link() -> None:
+            async with sessions() as linking:
+                checked = await links.party_member(linking, v.village, member.id, now)
+                await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
+                await linking.commit()
+
+        linking = asyncio.create_task(link())
+        await _until_blocked_or_done(committed.bind, linking)
+        await links.end_links_of_departed_member(ending, member.id, v.village.id, ended_by=v.admin.id, now=now)
+        await ending.commit()
+    with pytest.raises(LinkError) as refused:
+        await linking
+    assert refused.value.code == LinkErrorCode.NOT_A_PARTY_MEMBER
+    async with sessions() as fresh:
+        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
