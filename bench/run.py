@@ -93,7 +93,7 @@ def graphql_body(query: str, name: str, variables: dict | None = None) -> str:
 def service_env(url: str) -> dict:
     return {
         **os.environ, "DATABASE_URL": url, "ENVIRONMENT": "production", "JWT_SECRET": JWT_SECRET,
-        "DATA_ENCRYPTION_KEY": DATA_KEY, "LOG_LEVEL": "WARNING",
+        "DATA_ENCRYPTION_KEY": DATA_KEY, "LOG_LEVEL": "WARNING", "SMS_SENDER": "off",
         "ACCESS_TOKEN_TTL_SECONDS": str(TOKEN_TTL),
     }
 
@@ -103,7 +103,7 @@ def bench_settings(url: str):
 
     return Settings(environment="production", database_url=url, jwt_secret=JWT_SECRET,
                     data_encryption_key=DATA_KEY, access_token_ttl_seconds=TOKEN_TTL,
-                    log_level="WARNING", _env_file=None)
+                    log_level="WARNING", sms_sender="off", _env_file=None)
 
 
 # ---- measurements ----------------------------------------------------------------------------

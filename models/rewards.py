@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -156,6 +157,13 @@ class PointsLot(Base):
     remaining: Mapped[int]
     expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_at_column()
+
+
+# A lot with points left, with the 0 written into the SQL as in the partial indexes above.
+# PostgreSQL uses a partial index only where it can prove the index's predicate from the
+# statement itself; a bound 0 proves nothing in a generic (cached) plan, which would then
+# read every lot of the county instead of the account's few.
+OPEN_LOT = PointsLot.remaining > literal_column("0")
 
 
 class EarningRule(Base):

@@ -17,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
+from models.rewards import OPEN_LOT
 from rewards.accounts import system_account
 from rewards.errors import RewardsError, RewardsErrorCode
 
@@ -163,7 +164,7 @@ _LIVE_LOTS = (
     select(PointsLot.id, PointsLot.remaining)
     .where(
         PointsLot.account_id == bindparam("account_id"),
-        PointsLot.remaining > 0,
+        OPEN_LOT,
         or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > bindparam("now")),
     )
     .order_by(PointsLot.expires_at.asc().nulls_last(), PointsLot.id)
@@ -227,7 +228,7 @@ async def spendable(session: AsyncSession, account_id: int, now: datetime) -> in
     return await session.scalar(
         select(func.coalesce(func.sum(PointsLot.remaining), 0)).where(
             PointsLot.account_id == account_id,
-            PointsLot.remaining > 0,
+            OPEN_LOT,
             or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now),
         )
     )
@@ -238,7 +239,7 @@ def _household_summary_statement():
         select(func.coalesce(func.sum(PointsLot.remaining), 0))
         .where(
             PointsLot.account_id == PointsAccount.id,
-            PointsLot.remaining > 0,
+            OPEN_LOT,
             or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > bindparam("now")),
         )
         .scalar_subquery()

@@ -20,6 +20,7 @@ from models import (
     Redemption,
     RewardItem,
 )
+from models.rewards import OPEN_LOT
 from rewards.accounts import ensure_village
 
 
@@ -30,7 +31,7 @@ async def expiring_soon(session: AsyncSession, account_id: int, days: int, now: 
             await session.execute(
                 select(func.sum(PointsLot.remaining), PointsLot.expires_at)
                 .where(
-                    PointsLot.account_id == account_id, PointsLot.remaining > 0,
+                    PointsLot.account_id == account_id, OPEN_LOT,
                     PointsLot.expires_at > now, PointsLot.expires_at <= now + timedelta(days=days),
                 )
                 .group_by(PointsLot.expires_at)
@@ -151,7 +152,7 @@ def _overview_statement():
         .where(PointsVillageTotal.village_id == village_id),
         # live lots past their expiry: one range of ix_points_lots_village_open
         select(literal_column("'unswept'"), null(), func.coalesce(func.sum(PointsLot.remaining), 0), null())
-        .where(PointsLot.village_id == village_id, PointsLot.remaining > 0, PointsLot.expires_at <= now),
+        .where(PointsLot.village_id == village_id, OPEN_LOT, PointsLot.expires_at <= now),
     )
 
 

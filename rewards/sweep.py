@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import DomainError
 from models import PointsAccount, PointsLot, Redemption
+from models.rewards import OPEN_LOT
 from rewards import ledger
 from rewards.accounts import lock_household_account, system_account
 from rewards.ledger import Leg
@@ -82,7 +83,7 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], now: datetime, batch
             due = list(
                 await session.scalars(
                     select(PointsLot.id)
-                    .where(PointsLot.remaining > 0, PointsLot.expires_at <= now, PointsLot.id > last_id)
+                    .where(OPEN_LOT, PointsLot.expires_at <= now, PointsLot.id > last_id)
                     .order_by(PointsLot.id)
                     .limit(batch)
                 )

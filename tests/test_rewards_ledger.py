@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from models import PointsAccount, PointsEntry, PointsLot
-from rewards import awards, catalog, check, redemptions, rules
+from rewards import awards, catalog, check, ledger, redemptions, rules
 from rewards.accounts import policy, set_budget
 from rewards.errors import RewardsError, RewardsErrorCode
 from tests.support import build_village
@@ -173,3 +173,27 @@ async def test_end_of_next_year_policy(session, settings):
                                  source="x", actor_user_id=None, now=NOW)
     lot = await session.get(PointsLot, outcome.award.lot_id)
     assert lot.expires_at == datetime(2027, 12, 31, 16, 0, tzinfo=UTC)  # 2028-01-01 00:00 China
+
+
+async def _generic_plan(session, statement, **values) -> str:
+    """The plan PostgreSQL caches for `statement` once it settles on a generic one (asyncpg
+    prepares every statement), with sequential scans priced out so that any usable index shows."""
+    compiled = statement.compile(dialect=session.bind.dialect)
+    args = [values.get(name, compiled.params.get(name)) for name in compiled.positiontup]
+    literal = [f"'{a.isoformat()}'" if isinstance(a, datetime) else str(a) for a in args]
+    connection = await session.connection()
+    await connection.exec_driver_sql(f"PREPARE generic AS {compiled}")
+    await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+    await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    plan = (await connection.exec_driver_sql(f"EXPLAIN EXECUTE generic({', '.join(literal)})")).scalars().all()
+    await connection.exec_driver_sql("DEALLOCATE generic")
+    return "\n".join(plan)
+
+
+@pytest.mark.parametrize("statement", ["_HOUSEHOLD_SUMMARY", "_LIVE_LOTS"])
+async def test_cached_plans_find_an_accounts_lots_by_the_open_lots_index(session, statement):
+    # the home screen's balance and the lots a redemption draws from: with `remaining > 0`
+    # bound as a parameter, the generic plan could not use the index and read every lot
+    plan = await _generic_plan(session, getattr(ledger, statement), now=datetime.now(UTC), household_id=1,
+                               account_id=1)
+    assert "ix_points_lots_open" in plan, plan
