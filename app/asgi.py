@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 
 import httpx
 import structlog
@@ -26,7 +25,6 @@ from app.embedded_postgres import resolve_database_url
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
 from grid.id_numbers import IdNumberVault
-from identity import login_codes
 from identity.sms import SmsOutbox, SmsSender, make_sms_sender
 from identity.wechat import WeChatClient
 from schema.context import Context, Services
@@ -178,13 +176,8 @@ def create_app(
             engine = create_engine(url, settings)
             factory = create_sessionmaker(engine)
         state["session_factory"] = factory
-        async def not_delivered(phone: str, code: str) -> None:
-            async with factory() as session:
-                await login_codes.mark_not_delivered(session, phone, code, settings, datetime.now(UTC))
-                await session.commit()
-
         # tests pass a sender that records at once; served, codes go out in the background
-        outbox = None if sms is not None else SmsOutbox(make_sms_sender(settings, http), not_delivered)
+        outbox = None if sms is not None else SmsOutbox(make_sms_sender(settings, http))
         app.state.sms_outbox = outbox
         services = Services(
             settings=settings,

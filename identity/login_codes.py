@@ -99,11 +99,9 @@ async def request_login_code(
     last_hour = now - timedelta(hours=1)
     latest, count = (
         await session.execute(
-            # every code spaces the next one out; only delivered ones use up the hour's
-            select(
-                func.max(LoginCode.created_at),
-                func.count().filter(LoginCode.not_delivered_at.is_(None)),
-            ).where(LoginCode.phone == phone, LoginCode.created_at > last_hour)
+            select(func.max(LoginCode.created_at), func.count()).where(
+                LoginCode.phone == phone, LoginCode.created_at > last_hour
+            )
         )
     ).one()
     if latest is not None and now - latest < timedelta(seconds=settings.otp_resend_interval_seconds):
@@ -127,18 +125,6 @@ async def request_login_code(
     )
     await session.flush()
     return CodeToSend(phone, code if await _is_registered(session, phone) else None)
-
-
-async def mark_not_delivered(
-    session: AsyncSession, phone: str, code: str, settings: Settings, now: datetime
-) -> None:
-    """The provider did not take this code: it no longer counts toward the phone's hour."""
-    await session.execute(
-        update(LoginCode)
-        .where(LoginCode.phone == phone, LoginCode.code_hash == _code_hash(settings, phone, code),
-               LoginCode.not_delivered_at.is_(None))
-        .values(not_delivered_at=now)
-    )
 
 
 async def _is_registered(session: AsyncSession, phone: str) -> bool:

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import quote
@@ -113,14 +112,10 @@ class AliyunSmsSender:
 
 class SmsOutbox:
     """Sends through `sender` in background tasks; `drain` waits for the ones under way
-    (at shutdown, and in tests). A code that did not go out is handed to `not_delivered`,
-    which gives it back to the phone's hourly allowance."""
+    (at shutdown, and in tests)."""
 
-    def __init__(
-        self, sender: SmsSender, not_delivered: Callable[[str, str], Awaitable[None]] | None = None
-    ) -> None:
+    def __init__(self, sender: SmsSender) -> None:
         self._sender = sender
-        self._not_delivered = not_delivered
         self._pending: set[asyncio.Task] = set()
 
     async def send_login_code(self, phone: str, code: str, ttl_seconds: int) -> None:
@@ -139,12 +134,6 @@ class SmsOutbox:
             log.exception("sms.send_failed", phone_tail=phone[-4:])
         else:
             SMS_SENT.labels("sent").inc()
-            return
-        if self._not_delivered is not None:
-            try:
-                await self._not_delivered(phone, code)
-            except Exception:
-                log.exception("sms.not_delivered_unrecorded", phone_tail=phone[-4:])
 
     async def drain(self) -> None:
         while self._pending:

@@ -93,7 +93,6 @@ class LoginCode(Base):
     created_at: Mapped[datetime] = created_at_column()
     expires_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]
-    not_delivered_at: Mapped[datetime | None]  # the provider did not take it
 
 
 class AuthFailure(Base):
