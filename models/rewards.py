@@ -77,6 +77,11 @@ class PointsAccount(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+# A village's system account, spelled as the partial unique index on them (see OPEN_LOT):
+# `kind = $1` alone does not let a generic plan use it.
+SYSTEM_ACCOUNT = PointsAccount.kind != literal_column("'household'")
+
+
 class PointsTransaction(Base):
     """One movement of points: who did it, why, and what caused it."""
 

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import PointsAccount, PointsPolicy
+from models.rewards import SYSTEM_ACCOUNT
 from rewards.errors import RewardsError, RewardsErrorCode
 
 SYSTEM_KINDS = ("issuance", "redeemed", "expired")
@@ -58,7 +59,7 @@ async def household_account(session: AsyncSession, household_id: int) -> PointsA
 
 
 _SYSTEM_ACCOUNT = select(PointsAccount).where(
-    PointsAccount.village_id == bindparam("village_id"), PointsAccount.kind == bindparam("kind")
+    PointsAccount.village_id == bindparam("village_id"), PointsAccount.kind == bindparam("kind"), SYSTEM_ACCOUNT
 )
 
 

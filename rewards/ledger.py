@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
-from models.rewards import OPEN_LOT
+from models.rewards import OPEN_LOT, SYSTEM_ACCOUNT
 from rewards.accounts import system_account
 from rewards.errors import RewardsError, RewardsErrorCode
 
@@ -125,7 +125,7 @@ _LOCK_BUDGET = (
     select(PointsAccount)
     .where(
         PointsAccount.village_id == bindparam("village_id"),
-        PointsAccount.kind == "issuance",
+        PointsAccount.kind == "issuance", SYSTEM_ACCOUNT,
         or_(PointsAccount.min_balance.is_(None),
             PointsAccount.balance - bindparam("points") >= PointsAccount.min_balance),
     )

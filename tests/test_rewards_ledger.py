@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from models import PointsAccount, PointsEntry, PointsLot
-from rewards import awards, catalog, check, ledger, redemptions, rules
+from rewards import accounts, awards, catalog, check, ledger, redemptions, rules
 from rewards.accounts import policy, set_budget
 from rewards.errors import RewardsError, RewardsErrorCode
 from tests.support import build_village
@@ -180,7 +180,7 @@ async def _generic_plan(session, statement, **values) -> str:
     prepares every statement), with sequential scans priced out so that any usable index shows."""
     compiled = statement.compile(dialect=session.bind.dialect)
     args = [values.get(name, compiled.params.get(name)) for name in compiled.positiontup]
-    literal = [f"'{a.isoformat()}'" if isinstance(a, datetime) else str(a) for a in args]
+    literal = [f"'{a.isoformat() if isinstance(a, datetime) else a}'" for a in args]  # typed by the casts
     connection = await session.connection()
     await connection.exec_driver_sql(f"PREPARE generic AS {compiled}")
     await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
@@ -190,10 +190,15 @@ async def _generic_plan(session, statement, **values) -> str:
     return "\n".join(plan)
 
 
-@pytest.mark.parametrize("statement", ["_HOUSEHOLD_SUMMARY", "_LIVE_LOTS"])
-async def test_cached_plans_find_an_accounts_lots_by_the_open_lots_index(session, statement):
-    # the home screen's balance and the lots a redemption draws from: with `remaining > 0`
-    # bound as a parameter, the generic plan could not use the index and read every lot
-    plan = await _generic_plan(session, getattr(ledger, statement), now=datetime.now(UTC), household_id=1,
-                               account_id=1)
-    assert "ix_points_lots_open" in plan, plan
+@pytest.mark.parametrize(("statement", "index"), [
+    (ledger._HOUSEHOLD_SUMMARY, "ix_points_lots_open"),  # the home screen's balance
+    (ledger._LIVE_LOTS, "ix_points_lots_open"),  # the lots a redemption draws from
+    (accounts._SYSTEM_ACCOUNT, "uq_points_accounts_system"),  # every posting's system account
+    (ledger._LOCK_BUDGET, "uq_points_accounts_system"),  # every award's budget
+])
+async def test_cached_plans_of_the_hot_statements_use_their_partial_indexes(session, statement, index):
+    # with the index's predicate bound as a parameter (`remaining > $1`, `kind = $1`) the
+    # generic plan cannot use it: it read every lot of the county, or every account of the village
+    plan = await _generic_plan(session, statement, now=datetime.now(UTC), household_id=1, account_id=1,
+                               village_id=1, kind="issuance", points=1)
+    assert index in plan, plan
