@@ -202,7 +202,7 @@ async def _append(
     """The next link of the unit's chain (flushed on its own: the chain follows ids)."""
     if max(abs(content[k]) for k in ("opening_balance_fen", "income_fen", "expense_fen",
                                       "closing_balance_fen")) > MAX_TOTAL_FEN:
-        raise invalid("合计金额超出范围，请按组拆分账目", "period")
+        raise invalid(f"{content['period']}合计金额超出范围，请按组拆分账目", "period")
     row = AccountStatement(
         village_id=unit.village_id, unit_id=unit.id, period=content["period"], version=content["version"],
         content=content, digest=digest_of(content, previous_digest), previous_digest=previous_digest,
@@ -258,8 +258,8 @@ async def verify(session: AsyncSession, village_id: int | None = None) -> list[B
     """Recompute every book (of one village, or all) and name each version that does not
     hold: its digest against its content and its predecessor's digest, its columns against
     its content, and — for the latest version of each month — its opening balance against
-    the latest closing balance of the month before (publishing carries corrections forward,
-    so a mismatch here was made outside the application)."""
+    the latest closing balance of the month before. Publishing carries corrections forward;
+    a book corrected before it did is repaired by publishing the corrected month again."""
     stmt = (
         select(AccountStatement)
         .order_by(AccountStatement.unit_id, AccountStatement.id)
@@ -291,7 +291,7 @@ async def verify(session: AsyncSession, village_id: int | None = None) -> list[B
         expected = carried.get(unit_id)
         if expected is not None and s.content.get("opening_balance_fen") != expected:
             broken.append(BrokenStatement(
-                s.id, unit_id, period, s.version, "期初余额与上月最新的期末余额不符（上月已更正，本月需重新公开）"
+                s.id, unit_id, period, s.version, "期初余额与上月最新的期末余额不符（上月更正后未结转，请重新公开上月）"
             ))
         carried[unit_id] = s.content.get("closing_balance_fen")
     return broken

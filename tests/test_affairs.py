@@ -280,6 +280,32 @@ PUBLISH = """mutation($i: PublishStatementInput!) { publishStatement(input: $i) 
   errors { code field } } }"""
 
 
+async def test_a_book_corrected_without_carrying_forward_is_found_and_repaired(session, settings):
+    v = await build_village(session, settings, "旧账村")
+    now = datetime(2026, 11, 5, tzinfo=UTC)
+    for day, fen in ((date(2026, 8, 3), 100), (date(2026, 9, 3), 10)):
+        await accounts.add_entry(session, v.village, accounts.EntryInput(day, "income", "租金", fen, "x"), v.admin.id, now)
+        september = await accounts.publish_statement(session, v.village, accounts.period_of(day), reason=None,
+                                                     publisher_id=v.admin.id, now=now)
+    await accounts.add_entry(session, v.village, accounts.EntryInput(date(2026, 8, 20), "income", "租金", 50, "补"),
+                             v.admin.id, now)
+    # August corrected as it used to be: chained, but September left opening at 100
+    august = dict((await accounts.draft_statement(session, v.village, "2026-08")), version=2,
+                  correction_reason="补录")
+    session.add(AccountStatement(
+        village_id=v.village.id, unit_id=v.village.id, period="2026-08", version=2, content=august,
+        digest=accounts.digest_of(august, september.statement.digest), previous_digest=september.statement.digest,
+        correction_reason="补录", published_by_id=v.admin.id, published_at=now,
+    ))
+    await session.flush()
+    broken = await accounts.verify(session, v.village.id)
+    assert [(b.period, b.version, b.problem[:4]) for b in broken] == [("2026-09", 1, "期初余额")]
+    repaired = await accounts.publish_statement(session, v.village, "2026-08", reason="重新结转",
+                                                publisher_id=v.admin.id, now=now)
+    assert [(s.period, s.content["opening_balance_fen"]) for s in repaired.carried_forward] == [("2026-09", 150)]
+    assert await accounts.verify(session, v.village.id) == []
+
+
 async def test_a_correction_carries_its_closing_balance_through_the_later_months(api, session, settings):
     v = await build_village(session, settings, "结村")
     now = datetime(2026, 11, 5, tzinfo=UTC)
