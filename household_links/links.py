@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from grid import appointments
 from grid.access import household_and_path
 from grid.appointments import held_at
 from household_links.errors import LinkError, LinkErrorCode, invalid
@@ -142,6 +143,23 @@ async def unlink(
     before = len(await open_links(session, ids))
     await _end_open_links(session, ids, keep_member=None, ended_by=ended_by, reason=reason, now=now)
     return before
+
+
+async def end_party_member_post(
+    session: AsyncSession, post: Appointment, *, ended_by: int, now: datetime
+) -> Appointment:
+    """End a party member's post in a village; if it was their last there, their links
+    there end too. All their posts in the village are locked first, in id order: two of
+    them ending at once would otherwise each see the other still open and end no link."""
+    await session.execute(
+        select(Appointment.id).where(
+            Appointment.user_id == post.user_id, Appointment.role == "party_member",
+            Appointment.village_id == post.village_id,
+        ).order_by(Appointment.id).with_for_update()
+    )
+    ended = await appointments.end_appointment(session, post, ended_by=ended_by, now=now)
+    await end_links_of_departed_member(session, ended.user_id, ended.village_id, ended_by=ended_by, now=ended.valid_to)
+    return ended
 
 
 async def end_links_of_departed_member(

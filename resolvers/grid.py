@@ -363,11 +363,10 @@ async def end_appointment(info: Info, input: EndAppointmentInput) -> Appointment
         if row is None:
             raise not_found("任职")
         unit = await access.get_unit(session, viewer, row.unit_id, manage=True)
-        ended = await appointments.end_appointment(session, row, ended_by=viewer.user_id, now=ctx.now())
-        if ended.role == "party_member" and ended.village_id is not None:
-            await links.end_links_of_departed_member(
-                session, ended.user_id, ended.village_id, ended_by=viewer.user_id, now=ended.valid_to
-            )
+        if row.role == "party_member" and row.village_id is not None:  # their household links go with it
+            ended = await links.end_party_member_post(session, row, ended_by=viewer.user_id, now=ctx.now())
+        else:
+            ended = await appointments.end_appointment(session, row, ended_by=viewer.user_id, now=ctx.now())
         return ended, unit.path
 
     result, errs = await in_transaction(info, action)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -106,75 +106,99 @@ async def test_one_idempotency_key_cannot_adjust_two_households_at_once(live_api
         assert await check.violations(fresh) == {}
 
 
-async def _until_blocked_or_done(engine, task: asyncio.Task) -> None:
-    """Wait until `task` finished or some backend of this database waits for a lock."""
+async def _until_waiting(engine, task: asyncio.Task, backend: asyncio.Future) -> None:
+    """Wait until `task` finished, or its connection (`backend`: its pid, once it has one)
+    waits for a lock another transaction holds."""
     for _ in range(400):
         if task.done():
             return
-        async with engine.connect() as conn:
-            waiting = await conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            ))
-        if waiting:
-            return
+        if backend.done():
+            async with engine.connect() as conn:
+                if await conn.scalar(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"),
+                                     {"pid": backend.result()}):
+                    return
         await asyncio.sleep(0.025)
-    raise AssertionError("neither blocked nor done")
+    raise AssertionError("neither waiting nor done")
+
+
+async def _party_post(committed, settings, name: str, *, posts: int = 1):
+    v = await build_village(committed, settings, name)
+    member = await party_member(committed, v, 2)
+    if posts == 2:  # a second post, in a group of the same village
+        await appointments.appoint(committed, v.group, member, "party_member", appointed_by=v.admin.id,
+                                   now=datetime.now(UTC) - timedelta(days=30))
+    held = (await committed.scalars(select(Appointment).where(
+        Appointment.user_id == member.id, Appointment.role == "party_member").order_by(Appointment.id))).all()
+    await committed.commit()
+    return v, member, [p.id for p in held]
+
+
+def _ending(sessions, v, post_id: int, now, backend: asyncio.Future | None = None):
+    async def end() -> None:
+        async with sessions() as ending:
+            if backend is not None:
+                backend.set_result(await ending.scalar(text("SELECT pg_backend_pid()")))
+            post = await ending.get(Appointment, post_id)
+            await links.end_party_member_post(ending, post, ended_by=v.admin.id, now=now)
+            await ending.commit()
+    return end()
 
 
 async def test_a_post_ending_while_a_link_is_made_ends_that_link_too(committed, settings):
-    v = await build_village(committed, settings, "并联村")
-    member = await party_member(committed, v, 2)
-    post = await committed.scalar(select(Appointment).where(
-        Appointment.user_id == member.id, Appointment.role == "party_member"))
-    await committed.commit()
+    v, member, (post,) = await _party_post(committed, settings, "并联村")
     now = datetime.now(UTC)
     sessions = create_sessionmaker(committed.bind)
-
     async with sessions() as linking:
         checked = await links.party_member(linking, v.village, member.id, now)
         await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
-
-        async def end_post() -> int:
-            async with sessions() as ending:
-                row = await ending.get(Appointment, post.id)
-                await appointments.end_appointment(ending, row, ended_by=v.admin.id, now=now)
-                ended = await links.end_links_of_departed_member(
-                    ending, member.id, v.village.id, ended_by=v.admin.id, now=now)
-                await ending.commit()
-                return ended
-
-        ending = asyncio.create_task(end_post())
-        await _until_blocked_or_done(committed.bind, ending)  # the post is held by the linking
+        backend = asyncio.get_running_loop().create_future()
+        ending = asyncio.create_task(_ending(sessions, v, post, now, backend))
+        await _until_waiting(committed.bind, ending, backend)  # the post is held by the linking
         await linking.commit()
-    assert await ending == 2
+    await ending
     async with sessions() as fresh:
         assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
 
 
 async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, settings):
-    v = await build_village(committed, settings, "并退村")
-    member = await party_member(committed, v, 2)
-    post = await committed.scalar(select(Appointment).where(
-        Appointment.user_id == member.id, Appointment.role == "party_member"))
-    await committed.commit()
+    v, member, (post,) = await _party_post(committed, settings, "并退村")
     now = datetime.now(UTC)
     sessions = create_sessionmaker(committed.bind)
-
     async with sessions() as ending:
-        await appointments.end_appointment(ending, await ending.get(Appointment, post.id), ended_by=v.admin.id, now=now)
+        await links.end_party_member_post(ending, await ending.get(Appointment, post), ended_by=v.admin.id, now=now)
+        backend = asyncio.get_running_loop().create_future()
 
         async def link() -> None:
             async with sessions() as linking:
+                backend.set_result(await linking.scalar(text("SELECT pg_backend_pid()")))
                 checked = await links.party_member(linking, v.village, member.id, now)
                 await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
                 await linking.commit()
 
         linking = asyncio.create_task(link())
-        await _until_blocked_or_done(committed.bind, linking)
-        await links.end_links_of_departed_member(ending, member.id, v.village.id, ended_by=v.admin.id, now=now)
+        await _until_waiting(committed.bind, linking, backend)
         await ending.commit()
     with pytest.raises(LinkError) as refused:
         await linking
     assert refused.value.code == LinkErrorCode.NOT_A_PARTY_MEMBER
+    async with sessions() as fresh:
+        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
+
+
+async def test_a_members_two_posts_ending_at_once_end_their_links(committed, settings):
+    v, member, (first, second) = await _party_post(committed, settings, "并双村", posts=2)
+    now = datetime.now(UTC)
+    sessions = create_sessionmaker(committed.bind)
+    async with sessions() as linking:
+        checked = await links.party_member(linking, v.village, member.id, now)
+        await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
+        await linking.commit()
+    async with sessions() as ending:
+        await links.end_party_member_post(ending, await ending.get(Appointment, first), ended_by=v.admin.id, now=now)
+        backend = asyncio.get_running_loop().create_future()
+        other = asyncio.create_task(_ending(sessions, v, second, now, backend))
+        await _until_waiting(committed.bind, other, backend)  # each saw the other post still open
+        await ending.commit()
+    await other
     async with sessions() as fresh:
         assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
