@@ -34,7 +34,8 @@ def require_phone(raw: str, field: str = "phone") -> str:
 
 def _require_sms(settings: Settings) -> None:
     if settings.sms_sender == "off":
-        raise AuthError(AuthErrorCode.SMS_UNAVAILABLE, "短信验证码登录未开通，请用微信或密码登录")
+        # also where a first WeChat login would prove its phone: that needs SMS too
+        raise AuthError(AuthErrorCode.SMS_UNAVAILABLE, "本系统未开通短信验证码，无法用手机验证码登录或验证手机号")
 
 
 def _code_hash(settings: Settings, phone: str, code: str) -> bytes:
