@@ -317,7 +317,7 @@ async def _redeem(db: Db, viewer, village_id, household_id, item_id, key, quanti
     if household_id is None:
         raise Refusal("NO_HOUSEHOLD", "当前账号未关联农户", remember=False)
     account_id = await lock_household_account(db, village_id, household_id)
-    # the key is locked for the transaction (rewards.idempotency.replay), so that two
+    # the key is locked for the transaction (rewards.idempotency.KeyedRequest.replay), so that two
     # requests with one key cannot both pass
     await db.execute("SELECT pg_advisory_xact_lock(7302, hashtext($1))", f"{viewer['id']}:{REDEEM_OPERATION}:{key}")
     earlier = await db.fetchrow(
