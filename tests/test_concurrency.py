@@ -144,20 +144,28 @@ def _ending(sessions, v, post_id: int, now, backend: asyncio.Future | None = Non
     return end()
 
 
+async def _link_two_households(session, v, member, now) -> None:
+    checked = await links.party_member(session, v.village, member.id, now)  # holds the post FOR SHARE
+    await links.link(session, v.households[:2], checked, linked_by=v.admin.id, now=now)
+
+
+async def _assert_unlinked(sessions, v) -> None:
+    async with sessions() as fresh:
+        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
+
+
 async def test_a_post_ending_while_a_link_is_made_ends_that_link_too(committed, settings):
     v, member, (post,) = await _party_post(committed, settings, "并联村")
     now = datetime.now(UTC)
     sessions = create_sessionmaker(committed.bind)
     async with sessions() as linking:
-        checked = await links.party_member(linking, v.village, member.id, now)
-        await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
+        await _link_two_households(linking, v, member, now)
         backend = asyncio.get_running_loop().create_future()
         ending = asyncio.create_task(_ending(sessions, v, post, now, backend))
         await _until_waiting(committed.bind, ending, backend)  # the post is held by the linking
         await linking.commit()
     await ending
-    async with sessions() as fresh:
-        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
+    await _assert_unlinked(sessions, v)
 
 
 async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, settings):
@@ -171,8 +179,7 @@ async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, set
         async def link() -> None:
             async with sessions() as linking:
                 backend.set_result(await linking.scalar(text("SELECT pg_backend_pid()")))
-                checked = await links.party_member(linking, v.village, member.id, now)
-                await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
+                await _link_two_households(linking, v, member, now)
                 await linking.commit()
 
         linking = asyncio.create_task(link())
@@ -181,8 +188,7 @@ async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, set
     with pytest.raises(LinkError) as refused:
         await linking
     assert refused.value.code == LinkErrorCode.NOT_A_PARTY_MEMBER
-    async with sessions() as fresh:
-        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
+    await _assert_unlinked(sessions, v)
 
 
 async def test_a_members_two_posts_ending_at_once_end_their_links(committed, settings):
@@ -190,8 +196,7 @@ async def test_a_members_two_posts_ending_at_once_end_their_links(committed, set
     now = datetime.now(UTC)
     sessions = create_sessionmaker(committed.bind)
     async with sessions() as linking:
-        checked = await links.party_member(linking, v.village, member.id, now)
-        await links.link(linking, v.households[:2], checked, linked_by=v.admin.id, now=now)
+        await _link_two_households(linking, v, member, now)
         await linking.commit()
     async with sessions() as ending:
         await links.end_party_member_post(ending, await ending.get(Appointment, first), ended_by=v.admin.id, now=now)
@@ -200,5 +205,4 @@ async def test_a_members_two_posts_ending_at_once_end_their_links(committed, set
         await _until_waiting(committed.bind, other, backend)  # each saw the other post still open
         await ending.commit()
     await other
-    async with sessions() as fresh:
-        assert await links.open_links(fresh, [h.id for h in v.households[:2]]) == []
+    await _assert_unlinked(sessions, v)
