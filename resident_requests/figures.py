@@ -18,6 +18,7 @@ FIGURES = {
     "rated": R.rating.is_not(None),
     "satisfied": R.rating == "satisfied",
     "open": R.status.in_(("received", "accepted", "in_progress", "escalated", "reopened")),
+    "duplicate": R.status == "duplicate",  # handled under another request
 }
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import clean_text
+from app.errors import Forbidden, clean_text
 from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import Household, OrgUnit, RequestDeadline, RequestUpdate, ResidentRequest
 from models.requests import REQUEST_CATEGORIES
@@ -143,17 +143,24 @@ async def act(
     if transition is None:
         raise invalid("操作不正确", "action")
     # Decide on the row as it is now, and hold it: owner, level and permission are read
-    # from it, so a concurrent move must finish first.
-    request = await session.scalar(
-        select(ResidentRequest).where(ResidentRequest.id == request.id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    # from it, so a concurrent move must finish first. A duplicate's original is held too
+    # (both in id order), so that two requests cannot be marked duplicates of each other.
+    held = {request.id, duplicate_of} if action == "mark_duplicate" and duplicate_of else {request.id}
+    rows = {
+        row.id: row for row in await session.scalars(
+            select(ResidentRequest).where(ResidentRequest.id.in_(held)).order_by(ResidentRequest.id)
+            .with_for_update().execution_options(populate_existing=True)
+        )
+    }
+    request = rows[request.id]
+    if transition.by == "staff" and not may_handle(actor, request):
+        raise Forbidden("只有该诉求所在层级的工作人员或首接责任人可以处理")
     from_status = request.status
     if action == "escalate" and request.level not in NEXT_LEVEL:
         raise RequestError(RequestErrorCode.CANNOT_ESCALATE, "已在镇级处理，不能再上报")
     if from_status not in transition.sources:
         raise _refused(request)
-    note = _text(note, "note", 2000, action in {"escalate", "resolve", "mark_duplicate"})
+    note = _text(note, "note", 2000, action in {"escalate", "resolve", "mark_duplicate", "note"})
     values: dict = {"updated_at": now}
     if transition.target is not None:
         values["status"] = transition.target
@@ -167,7 +174,8 @@ async def act(
         hours = await deadline_hours(session, request.village_id, request.category, level)
         # the next level gets its own time, but escalating never makes a late request on time
         due = request.due_at if request.due_at <= now else max(request.due_at, now + timedelta(hours=hours))
-        values.update(level=level, unit_id=target.id, unit_path=target.path, due_at=due, handler_id=None)
+        values.update(level=level, unit_id=target.id, unit_path=target.path, due_at=due, handler_id=None,
+                      owner_id=request.owner_id or actor.user_id)  # escalating is receiving it
     elif action == "hand_over":  # the owner stays; someone else does the work
         if handler is None or not handler.may(HANDLER_ROLES, request.unit_path):
             raise not_found("handlerId")
@@ -175,15 +183,17 @@ async def act(
     elif action == "resolve":
         values["resolved_at"] = now
     elif action == "mark_duplicate":
-        original = await session.get(ResidentRequest, duplicate_of or 0)
+        original = rows.get(duplicate_of)
         if (original is None or original.village_id != request.village_id or original.id == request.id
                 or (actor is not None and not may_see(actor, original))):
             raise not_found("duplicateOfId")
+        if original.status == "duplicate":
+            raise invalid("所选诉求本身是重复诉求，请选择它的原诉求", "duplicateOfId")
         values["duplicate_of_id"] = original.id
     elif action in ("rate_closed", "auto_close"):
         values.update(closed_at=now, rating=rating)
-    elif action == "rate_reopened":
-        values.update(rating=rating, resolved_at=None)
+    elif action == "rate_reopened":  # the verdict stays in the update record; the request is open again
+        values.update(rating=None, resolved_at=None)
     moved = await session.execute(
         update(ResidentRequest)
         .where(ResidentRequest.id == request.id, ResidentRequest.status.in_(transition.sources))

@@ -81,8 +81,6 @@ async def act_on_request(info: Info, input: ActOnRequestInput) -> RequestPayload
 
     async def action(session: AsyncSession):
         row = await _visible_request(session, viewer, input.request_id)
-        if not workflow.may_handle(viewer, row):
-            raise Forbidden("只有该诉求所在层级的工作人员或首接责任人可以处理")
         duplicate_of = (
             db_id(input.duplicate_of_id, "ResidentRequest", "duplicateOfId") if input.duplicate_of_id else None
         )
@@ -186,6 +184,10 @@ async def set_request_deadline(info: Info, input: SetRequestDeadlineInput) -> Re
 
     async def action(session: AsyncSession):
         village = await village_of(session, viewer, input.village_id)
+        if input.level.value == "town":  # the town's own time, set by the town
+            town = await session.get(OrgUnit, village.parent_id)
+            if not viewer.may(ADMIN_ROLES, town.path):
+                raise Forbidden("镇级时限由镇管理员设定")
         await workflow.set_deadline(session, village.id, input.category.value, input.level.value, input.hours)
         return input.hours
 

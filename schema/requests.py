@@ -86,6 +86,7 @@ class RequestFigure(enum.Enum):
     RATED = "rated"
     SATISFIED = "satisfied"
     OPEN = "open"
+    DUPLICATE = "duplicate"
 
 
 @strawberry.type
@@ -186,10 +187,13 @@ class RequestFigures:
     rated: int
     satisfied: int
     open: int
+    duplicate: int = strawberry.field(description="Marked duplicates of another request: received, "
+                                      "but neither open nor resolved, and left out of the resolution rate.")
 
-    @strawberry.field
+    @strawberry.field(description="resolved ÷ (received − duplicate).")
     def resolution_rate(self) -> float:
-        return round(self.resolved / self.received, 4) if self.received else 0.0
+        distinct = self.received - self.duplicate
+        return round(self.resolved / distinct, 4) if distinct else 0.0
 
     @strawberry.field
     def satisfaction_rate(self) -> float:

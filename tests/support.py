@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
@@ -152,3 +154,18 @@ def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join()
+
+
+async def until_waiting(engine, task: asyncio.Task, backend: asyncio.Future) -> None:
+    """Wait until `task` finished, or its connection (`backend`: its pid, once it has one)
+    waits for a lock another transaction holds."""
+    for _ in range(400):
+        if task.done():
+            return
+        if backend.done():
+            async with engine.connect() as conn:
+                if await conn.scalar(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"),
+                                     {"pid": backend.result()}):
+                    return
+        await asyncio.sleep(0.025)
+    raise AssertionError("neither waiting nor done")

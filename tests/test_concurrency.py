@@ -14,7 +14,7 @@ from household_links import links
 from household_links.errors import LinkError, LinkErrorCode
 from models import Appointment, AuthFailure
 from tests.links_support import party_member
-from tests.support import build_village, gid
+from tests.support import build_village, gid, until_waiting
 
 LOGIN = """mutation($p: String!, $c: String!) { loginWithCode(input: {phone: $p, code: $c}) {
   tokens { accessToken } errors { code } } }"""
@@ -106,21 +106,6 @@ async def test_one_idempotency_key_cannot_adjust_two_households_at_once(live_api
         assert await check.violations(fresh) == {}
 
 
-async def _until_waiting(engine, task: asyncio.Task, backend: asyncio.Future) -> None:
-    """Wait until `task` finished, or its connection (`backend`: its pid, once it has one)
-    waits for a lock another transaction holds."""
-    for _ in range(400):
-        if task.done():
-            return
-        if backend.done():
-            async with engine.connect() as conn:
-                if await conn.scalar(text("SELECT cardinality(pg_blocking_pids(:pid)) > 0"),
-                                     {"pid": backend.result()}):
-                    return
-        await asyncio.sleep(0.025)
-    raise AssertionError("neither waiting nor done")
-
-
 async def _party_post(committed, settings, name: str, *, posts: int = 1):
     v = await build_village(committed, settings, name)
     member = await party_member(committed, v, 2)
@@ -162,7 +147,7 @@ async def test_a_post_ending_while_a_link_is_made_ends_that_link_too(committed, 
         await _link_two_households(linking, v, member, now)
         backend = asyncio.get_running_loop().create_future()
         ending = asyncio.create_task(_ending(sessions, v, post, now, backend))
-        await _until_waiting(committed.bind, ending, backend)  # the post is held by the linking
+        await until_waiting(committed.bind, ending, backend)  # the post is held by the linking
         await linking.commit()
     await ending
     await _assert_unlinked(sessions, v)
@@ -183,7 +168,7 @@ async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, set
                 await linking.commit()
 
         linking = asyncio.create_task(link())
-        await _until_waiting(committed.bind, linking, backend)
+        await until_waiting(committed.bind, linking, backend)
         await ending.commit()
     with pytest.raises(LinkError) as refused:
         await linking
@@ -202,7 +187,7 @@ async def test_a_members_two_posts_ending_at_once_end_their_links(committed, set
         await links.end_party_member_post(ending, await ending.get(Appointment, first), ended_by=v.admin.id, now=now)
         backend = asyncio.get_running_loop().create_future()
         other = asyncio.create_task(_ending(sessions, v, second, now, backend))
-        await _until_waiting(committed.bind, other, backend)  # each saw the other post still open
+        await until_waiting(committed.bind, other, backend)  # each saw the other post still open
         await ending.commit()
     await other
     await _assert_unlinked(sessions, v)

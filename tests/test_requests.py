@@ -6,13 +6,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from app.database import create_sessionmaker
+from app.errors import Forbidden
 from grid import appointments
 from models import ResidentRequest
 from resident_requests import figures, workflow
 from resident_requests.errors import RequestError, RequestErrorCode
-from tests.support import build_village, gid
+from tests.support import build_village, gid, until_waiting
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, a Monday
 SUBMIT = """mutation($i: SubmitRequestInput!) { submitRequest(input: $i) {
@@ -89,6 +91,33 @@ async def test_two_workers_accepting_at_once_one_wins(live_api, committed, setti
     winners = [r for r in results if not r["actOnRequest"]["errors"]]
     assert len(winners) == 1
     assert {r["actOnRequest"]["errors"][0]["code"] for r in results if r not in winners} == {"INVALID_TRANSITION"}
+
+
+async def test_a_worker_whose_level_the_request_left_meanwhile_is_refused(committed, settings):
+    v = await build_village(committed, settings, "越村")
+    request = await _submit(committed, v)
+    await committed.commit()
+    sessions = create_sessionmaker(committed.bind)
+    async with sessions() as escalating:
+        # the village admin takes a new request straight to the village ...
+        await workflow.act(escalating, request, "escalate", actor=await _viewer(escalating, v.admin), now=T0,
+                           note="直接报村")
+        backend = asyncio.get_running_loop().create_future()
+
+        async def accept() -> None:  # ... while the neighbourhood's chief accepts it
+            async with sessions() as accepting:
+                backend.set_result(await accepting.scalar(text("SELECT pg_backend_pid()")))
+                await workflow.act(accepting, request, "accept", actor=await _viewer(accepting, v.chief), now=T0)
+                await accepting.commit()
+
+        accepting = asyncio.create_task(accept())
+        await until_waiting(committed.bind, accepting, backend)
+        await escalating.commit()
+    with pytest.raises(Forbidden):  # decided on the row as it is once the escalation committed
+        await accepting
+    async with sessions() as fresh:
+        row = await fresh.get(ResidentRequest, request.id)
+        assert (row.status, row.level, row.owner_id) == ("escalated", "village", v.admin.id)
 
 
 async def test_escalation_keeps_the_owner_and_reaches_the_village_then_the_town(api, session, settings):
@@ -175,22 +204,30 @@ async def test_figures_on_a_known_fixture_drill_down_to_requests(api, session, s
     await workflow.act(session, made[2], "accept", actor=staff, now=T0)
     await workflow.act(session, made[2], "resolve", actor=staff, now=T0 + timedelta(hours=100), note="late")  # 72h
     await workflow.rate(session, made[2], "partly", resident, T0 + timedelta(hours=101))
+    await workflow.act(session, made[3], "mark_duplicate", actor=staff, now=T0 + timedelta(hours=2),
+                       note="同一路段", duplicate_of=made[2].id)
+    with pytest.raises(RequestError) as chained:  # a duplicate is never an original: no cycles
+        await workflow.act(session, made[1], "mark_duplicate", actor=staff, now=T0 + timedelta(hours=2),
+                           note="x", duplicate_of=made[3].id)
+    assert chained.value.field == "duplicateOfId"
     per_category, total = await figures.figures(session, v.village.id, v.village.path, T0 - timedelta(days=1),
                                                 T0 + timedelta(days=1))
     assert dict(per_category) == {
-        "dispute": {"received": 2, "resolved": 1, "resolved_on_time": 0, "rated": 1, "satisfied": 0, "open": 1},
-        "infrastructure": {"received": 2, "resolved": 1, "resolved_on_time": 1, "rated": 1, "satisfied": 1, "open": 1},
+        "dispute": {"received": 2, "resolved": 1, "resolved_on_time": 0, "rated": 1, "satisfied": 0, "open": 0,
+                    "duplicate": 1},
+        "infrastructure": {"received": 2, "resolved": 1, "resolved_on_time": 1, "rated": 1, "satisfied": 1, "open": 1,
+                           "duplicate": 0},
     }
     assert total["received"] == 4 and total["resolved"] == 2
     window = {"u": gid("OrgUnit", v.village.id), "s": (T0 - timedelta(days=1)).isoformat(),
               "e": (T0 + timedelta(days=1)).isoformat()}
     shown = await api.data(
         """query($u: ID!, $s: DateTime!, $e: DateTime!) { requestFigures(unitId: $u, since: $s, until: $e) {
-             category received resolved resolvedOnTime resolutionRate satisfactionRate } }""", window,
+             category received resolved resolvedOnTime duplicate resolutionRate satisfactionRate } }""", window,
         api.token_for(v.admin),
     )
     assert shown["requestFigures"][-1] == {"category": None, "received": 4, "resolved": 2, "resolvedOnTime": 1,
-                                           "resolutionRate": 0.5, "satisfactionRate": 0.5}
+                                           "duplicate": 1, "resolutionRate": 0.6667, "satisfactionRate": 0.5}
     drilled = await api.data(
         """query($u: ID!, $s: DateTime!, $e: DateTime!) { requests(unitId: $u, since: $s, until: $e,
              figure: RESOLVED_ON_TIME) { edges { node { id } } } }""", window, api.token_for(v.admin),
