@@ -30,7 +30,7 @@ async def figures(session: AsyncSession, root: OrgUnit, since: datetime, until: 
         .scalar_subquery()
     )
     open_postings, open_positions = (await session.execute(
-        select(func.count(), func.coalesce(func.sum(JobPosting.headcount - hired_per_posting), 0))
+        select(func.count(), func.coalesce(func.sum(func.greatest(JobPosting.headcount - hired_per_posting, 0)), 0))
         .where(JobPosting.status == "open", in_scope(root.path))
     )).one()
     hires = await session.scalar(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -14,8 +14,10 @@ from jobs.errors import JobsError, JobsErrorCode, invalid, tags, text
 from models import Household, JobApplication, JobPosting, LabourProfile, ReturnReport
 from models.jobs import LABOUR_STATUSES, RETURN_PLANS
 from rewards.awards import award_for_event
+from rewards.periods import CHINA
 
 RETURN_EVENT = "return_report"
+RETURN_REPORT_DAYS = 30  # how far back a return may be reported
 
 # application status → the statuses it may come from
 APPLICATION_MOVES = {
@@ -80,9 +82,18 @@ async def move_application(
     sources = APPLICATION_MOVES.get(status)
     if sources is None:
         raise invalid("状态不正确", "status")
-    posting = await session.scalar(
+    posting = await session.scalar(  # as stored now: hires queue here
         select(JobPosting).where(JobPosting.id == application.posting_id).with_for_update()
+        .execution_options(populate_existing=True)
     )
+    if status == "hired":
+        if posting.status != "open":
+            raise JobsError(JobsErrorCode.POSTING_NOT_OPEN, "该岗位已停止招聘", field="status")
+        hired = await session.scalar(
+            select(func.count()).where(JobApplication.posting_id == posting.id, JobApplication.status == "hired")
+        )
+        if hired >= posting.headcount:  # filled without being marked so (an older posting)
+            raise JobsError(JobsErrorCode.POSTING_NOT_OPEN, "该岗位已招满", field="status")
     moved = await session.execute(
         update(JobApplication)
         .where(JobApplication.id == application.id, JobApplication.status.in_(sources))
@@ -100,10 +111,7 @@ async def move_application(
                          wanted_categories=profile.wanted_categories if profile else []),
             now,
         )
-        hired = await session.scalar(
-            select(func.count()).where(JobApplication.posting_id == posting.id, JobApplication.status == "hired")
-        )
-        if hired >= posting.headcount and posting.status == "open":
+        if hired + 1 >= posting.headcount:
             posting.status = "filled"
     await session.refresh(application)
     return application
@@ -114,12 +122,22 @@ async def report_return(
     from_place: str, returned_on: date, plan: str, now: datetime,
 ) -> tuple[ReturnReport, bool]:
     """The report (and whether it is new): the household is at home, the profile says where
-    the resident stands, and the village's return rule awards points — once per return."""
+    the resident stands, and the village's return rule awards points once per return, and
+    only to a resident recorded as away (their household or their own profile): coming
+    home is what earns them, not the report."""
     if plan not in RETURN_PLANS:
         raise invalid("返乡打算不正确", "plan")
-    if returned_on > now.date() or returned_on.year < 2000:
-        raise invalid("返乡日期不正确", "returnedOn")
+    today = now.astimezone(CHINA).date()
+    if not today - timedelta(days=RETURN_REPORT_DAYS) <= returned_on <= today:
+        raise invalid(f"返乡日期须在最近{RETURN_REPORT_DAYS}天内", "returnedOn")
     from_place = text(from_place, "fromPlace", 100)
+    # the household's row is held: members reporting at once see each other's return
+    household_away = await session.scalar(
+        select(Household.living_status == "working_away").where(Household.id == household.id).with_for_update()
+    )
+    profile_away = await session.scalar(
+        select(LabourProfile.status == "working_away").where(LabourProfile.resident_id == resident_id)
+    )
     # The report first: of two taps at once, one inserts and the other finds it.
     created = await session.execute(
         insert(ReturnReport)
@@ -134,14 +152,15 @@ async def report_return(
             select(ReturnReport).where(ReturnReport.resident_id == resident_id, ReturnReport.returned_on == returned_on)
         )
         return existing, False
-    outcomes = await award_for_event(
-        session, village_id=household.village_id, event_type=RETURN_EVENT, household_id=household.id,
-        resident_id=resident_id, source=f"return:{resident_id}:{returned_on.isoformat()}",
-        actor_user_id=user_id, now=now,
-    )
     report = await session.get(ReturnReport, report_id)
-    report.points_awarded = sum(o.points for o in outcomes)
-    await session.flush()
+    if household_away or profile_away:
+        outcomes = await award_for_event(
+            session, village_id=household.village_id, event_type=RETURN_EVENT, household_id=household.id,
+            resident_id=resident_id, source=f"return:{resident_id}:{returned_on.isoformat()}",
+            actor_user_id=user_id, now=now,
+        )
+        report.points_awarded = sum(o.points for o in outcomes)
+        await session.flush()
     await update_household(session, household, living_status="at_home", now=now)
     status = {"look_for_work": "looking", "start_business": "working_locally"}.get(plan)
     if status is not None:  # staying or a short visit leaves the profile as it is

@@ -69,6 +69,8 @@ async def test_application_lifecycle_and_refused_moves(api, session, settings):
     posting = (await api.data(POSTING, _posting(await _employer(api, v.village, admin), "采茶工", headcount=1), admin))
     posting_id = posting["createJobPosting"]["posting"]["id"]
     application = (await api.data(APPLY, {"p": posting_id}, resident))["applyForJob"]["application"]
+    other = api.token_for(await appointments.user_for_resident(session, v.residents[0]))
+    runner_up = (await api.data(APPLY, {"p": posting_id}, other))["applyForJob"]["application"]
     again = await api.data(APPLY, {"p": posting_id}, resident)
     assert again["applyForJob"]["errors"] == [{"code": "ALREADY_APPLIED"}]
     assert (await api.data(MOVE, {"a": application["id"], "s": "CONTACTED"}, admin))["moveJobApplication"]["application"]["status"] == "CONTACTED"
@@ -78,6 +80,9 @@ async def test_application_lifecycle_and_refused_moves(api, session, settings):
     profile = await session.get(LabourProfile, v.residents[-1].id)
     assert profile.status == "working_locally"
     assert (await session.scalar(select(JobPosting.status).where(JobPosting.id == int(_decode(posting_id))))) == "filled"
+    # its one place is taken: a second hire is refused, and nothing moves
+    refused = await api.data(MOVE, {"a": runner_up["id"], "s": "HIRED"}, admin)
+    assert refused["moveJobApplication"]["errors"] == [{"code": "POSTING_NOT_OPEN"}]
     mine = await api.data("{ jobApplications { edges { node { status posting { title } } } } }", token=resident)
     assert mine["jobApplications"]["edges"][0]["node"] == {"status": "HIRED", "posting": {"title": "采茶工"}}
 
@@ -130,6 +135,37 @@ async def test_a_return_report_awards_once_and_brings_the_household_home(api, se
                                 .where(PointsAward.household_id == household.id)) == 1
     assert (await session.get(Household, household.id, populate_existing=True)).living_status == "at_home"
     assert (await session.get(LabourProfile, v.residents[-1].id)).status == "looking"
+    assert await check.violations(session) == {}
+
+
+async def test_only_a_return_from_away_earns_points_and_only_a_recent_one_is_taken(api, session, settings):
+    from jobs.people import report_return
+
+    v = await build_village(session, settings, "归村")
+    await rules.create_rule(session, v.village.id, "return", rules.RuleTerms(
+        name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
+    token = api.token_for(v.resident_user)  # their household is recorded at home, and they have no profile
+
+    def report(days_ago: int) -> dict:
+        return {"i": {"fromPlace": "长沙", "returnedOn": (date.today() - timedelta(days=days_ago)).isoformat(),
+                      "plan": "STAY"}}
+
+    home = (await api.data(RETURN, report(1), token))["reportReturn"]
+    assert home["errors"] == [] and home["report"]["pointsAwarded"] == 0  # recorded; nothing to earn
+    old = (await api.data(RETURN, report(31), token))["reportReturn"]
+    assert old["errors"] == [{"code": "INVALID_INPUT"}] and old["report"] is None
+    assert await session.scalar(select(func.count()).select_from(PointsAward)) == 0
+    # early morning in China is still the UTC day before: "today" is China's
+    household = await session.get(Household, v.households[-1].id)
+    household.living_status = "working_away"
+    await session.flush()
+    china_day = date.today() + timedelta(days=30)  # a clock ahead of the rows made today
+    morning = datetime.combine(china_day, datetime.min.time(), UTC) - timedelta(minutes=30)  # 07:30 in China
+    made, new = await report_return(
+        session, resident_id=v.residents[-1].id, household=household, user_id=v.resident_user.id,
+        from_place="长沙", returned_on=china_day, plan="stay", now=morning,
+    )
+    assert new and made.points_awarded == 10
     assert await check.violations(session) == {}
 
 
