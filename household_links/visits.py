@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import clean_text
@@ -23,6 +23,7 @@ from resident_requests import workflow
 CORRECTION_WINDOW = timedelta(hours=CORRECTION_WINDOW_HOURS)
 # A visit may be logged late (after a day in the fields), but not months later.
 LATEST_LOGGING = timedelta(days=62)
+_SCORING_LOCK_NAMESPACE = 7303  # advisory-lock namespace: a village's scores against its visit corrections
 MAX_PROBLEMS = 20
 
 
@@ -154,6 +155,14 @@ async def log_visit(
     return visit
 
 
+async def hold_village_visits(session: AsyncSession, village_id: int, *, exclusive: bool) -> None:
+    """Publishing a village's scores (exclusive) and correcting one of its visits (shared)
+    wait for each other, until commit: a snapshot never cites a visit changed under it,
+    and a correction sees the evidence a publication committed."""
+    lock = func.pg_advisory_xact_lock if exclusive else func.pg_advisory_xact_lock_shared
+    await session.execute(select(lock(_SCORING_LOCK_NAMESPACE, cast(village_id, Integer))))
+
+
 async def correct_visit(
     session: AsyncSession, viewer: Viewer, visit_id: int, *, reason: str, now: datetime,
     mode: str | None = None, occurred_at: datetime | None = None, notes: str | None = None,
@@ -161,6 +170,10 @@ async def correct_visit(
 ) -> Visit:
     """A new revision by the author within 24 hours of logging. Problems, if given, replace
     those not yet raised as requests (a raised one is already being handled)."""
+    # the village's publication lock before the visit's row: a publication holding the
+    # first waits for the second (its evidence references the visit)
+    village_id = await session.scalar(select(Visit.village_id).where(Visit.id == visit_id))
+    await hold_village_visits(session, village_id, exclusive=False)
     visit = await session.scalar(
         select(Visit).where(Visit.id == visit_id).with_for_update().execution_options(populate_existing=True)
     )

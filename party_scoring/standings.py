@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Subquery
 
 from app.pagination import Page, keyset_page
+from household_links import visits
 from models import (
     Appointment,
     OrgUnit,
@@ -155,6 +156,7 @@ async def publish(
     """Freeze a finished period: its evidence, then the standings computed from it."""
     if end > now:
         raise ScoringError(ScoringErrorCode.PERIOD_NOT_OVER, "周期结束后才能发布评分", field="at")
+    await visits.hold_village_visits(session, village_id, exclusive=True)  # corrections under way finish first
     if await snapshot_of(session, village_id, start, end) is not None:
         raise ScoringError(ScoringErrorCode.ALREADY_PUBLISHED, "该周期的评分已发布", field="at")
     weights = await of_village(session, village_id)

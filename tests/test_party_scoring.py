@@ -3,6 +3,7 @@ redemptions; published snapshots never change; nominees and honours; visibility.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from app.database import create_sessionmaker
 from household_links import links, visits
 from household_links.coverage import month_of
 from household_links.errors import LinkError, LinkErrorCode
@@ -19,7 +21,7 @@ from rewards import awards, catalog, ledger, redemptions, rules
 from rewards.periods import period_bounds
 from tests.links_support import days, log_visit, month_ahead, party_member, viewer_of
 from tests.rewards_support import assert_ledger_consistent
-from tests.support import build_village, gid
+from tests.support import build_village, gid, until_waiting
 
 BREAKDOWN = """query($p: RankingPeriod!, $r: ScoredRole!, $u: ID) {
   scoreBreakdown(period: $p, role: $r, userId: $u) {
@@ -231,3 +233,31 @@ async def test_a_household_moved_to_another_unit_keeps_its_past_with_the_old_chi
 
     assert (await coverage.unit_tally(session, v.neighbourhoods[0], month_of(m0, end + days(5)))).required == 2
     assert (await coverage.unit_tally(session, v.neighbourhoods[0], month_of(end + days(5), end + days(5)))).required == 1
+
+
+async def test_a_visit_corrected_while_scores_are_published_is_counted_as_corrected(committed, settings):
+    v, a, m0 = await _fixture(committed, settings, "并评村")
+    start, end = period_bounds("month", m0)
+    fresh = await log_visit(committed, a, v.households[1], "in_person", end - timedelta(hours=1), [("other", "月末发现")])
+    await committed.commit()
+    sessions = create_sessionmaker(committed.bind)
+    async with sessions() as correcting:
+        await visits.correct_visit(correcting, await viewer_of(correcting, a, datetime.now(UTC)), fresh.id,
+                                   reason="并无问题", problems=[], now=end + timedelta(hours=1))
+        backend = asyncio.get_running_loop().create_future()
+
+        async def publish():
+            async with sessions() as publishing:
+                backend.set_result(await publishing.scalar(text("SELECT pg_backend_pid()")))
+                snapshot = await standings.publish(publishing, v.village.id, "month", start, end,
+                                                   actor_user_id=v.admin.id, now=end + timedelta(hours=2))
+                await publishing.commit()
+                return snapshot.id
+
+        publishing = asyncio.create_task(publish())
+        await until_waiting(committed.bind, publishing, backend)  # the correction goes first
+        await correcting.commit()
+    stored = standings.snapshot_evidence(await publishing)
+    async with sessions() as fresh_session:
+        cited = (await fresh_session.execute(select(stored.c.kind).where(stored.c.visit_id == fresh.id))).scalars().all()
+    assert "problem" not in cited  # the problem the correction removed is not in the frozen scores
