@@ -26,6 +26,7 @@ from resolvers.ids import db_id
 from resolvers.payload_errors import converter
 from resolvers.transaction import in_transaction
 from resolvers.villages import village_of
+from rewards.periods import CHINA
 from schema.jobs import (
     ApplyForJobInput,
     CreateEmployerInput,
@@ -281,16 +282,17 @@ async def return_reports(
     info: Info, village_id: relay.GlobalID | None = None, since: datetime | None = None,
     until: datetime | None = None, first: int | None = None, after: str | None = None,
 ) -> relay.Connection[ReturnReport]:
-    """Admins: who came home, by period (newest first)."""
+    """Admins: who came home, by the day they came (China time) within the period; newest
+    report first."""
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
         village = await village_of(session, viewer, village_id)
         stmt = select(ReturnRow, ReturnRow.id).where(ReturnRow.village_id == village.id)
         if since is not None:
-            stmt = stmt.where(ReturnRow.created_at >= since)
+            stmt = stmt.where(ReturnRow.returned_on >= since.astimezone(CHINA).date())
         if until is not None:
-            stmt = stmt.where(ReturnRow.created_at < until)
+            stmt = stmt.where(ReturnRow.returned_on < until.astimezone(CHINA).date())
         page = await keyset_page(session, stmt, [ReturnRow.id], first, after, descending=True)
     return connection([ReturnReport.from_row(r[0]) for r in page.rows], page)
 

@@ -179,8 +179,9 @@ async def chief_honours(info: Info, village_id: relay.GlobalID | None = None) ->
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
-        if village_id is None and viewer.village_id is not None:
-            village = await session.get(OrgUnit, viewer.village_id)
+        wanted = db_id(village_id, "OrgUnit", "villageId") if village_id is not None else viewer.village_id
+        if wanted is not None and wanted == viewer.village_id:  # where they live: public to residents
+            village = await session.get(OrgUnit, wanted)
         else:
             village = await village_of(session, viewer, village_id, roles=GRID_ROLES)
         rows = await honours.honours(session, village.id)

@@ -154,7 +154,14 @@ async def test_only_a_return_from_away_earns_points_and_only_a_recent_one_is_tak
     assert home["errors"] == [] and home["report"]["pointsAwarded"] == 0  # recorded; nothing to earn
     old = (await api.data(RETURN, report(31), token))["reportReturn"]
     assert old["errors"] == [{"code": "INVALID_INPUT"}] and old["report"] is None
-    assert await session.scalar(select(func.count()).select_from(PointsAward)) == 0
+    assert await session.scalar(select(func.count()).select_from(PointsAward)
+                                .where(PointsAward.village_id == v.village.id)) == 0
+    # who came home in a period: by the day they came, not the day they reported it
+    window = {"s": f"{date.today() - timedelta(days=2)}T00:00:00+08:00", "e": f"{date.today()}T00:00:00+08:00"}
+    listed = await api.data("""query($s: DateTime, $e: DateTime) { returnReports(since: $s, until: $e) {
+        edges { node { returnedOn } } } }""", window, api.token_for(v.admin))
+    assert [e["node"]["returnedOn"] for e in listed["returnReports"]["edges"]] == [
+        (date.today() - timedelta(days=1)).isoformat()]
     # early morning in China is still the UTC day before: "today" is China's
     household = await session.get(Household, v.households[-1].id)
     household.living_status = "working_away"

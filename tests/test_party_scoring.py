@@ -213,6 +213,12 @@ async def test_the_breakdown_through_the_api_and_who_may_see_it(api, session, se
     other_village = "query($v: ID) { partyScores(period: MONTH, villageId: $v) { published } }"
     assert await api.error_code(other_village, {"v": gid("OrgUnit", v.village.id)}, api.token_for(a)) == "FORBIDDEN"
     assert await api.error_code(other_village, {"v": gid("OrgUnit", v.village.id)}, api.token_for(other.admin)) == "NOT_FOUND"
+    # honours are public where one lives, whether the village is named or not
+    honoured = "query($v: ID) { chiefHonours(villageId: $v) { citation } }"
+    for named in (None, gid("OrgUnit", v.village.id)):
+        assert (await api.data(honoured, {"v": named}, api.token_for(v.resident_user)))["chiefHonours"] == []
+    assert await api.error_code(honoured, {"v": gid("OrgUnit", v.village.id)},
+                                api.token_for(other.resident_user)) == "NOT_FOUND"
 
 
 async def test_a_household_moved_to_another_unit_keeps_its_past_with_the_old_chief(session, settings):
