@@ -113,6 +113,11 @@ def open_for(household_unit_path: str):
     return (JobPosting.status == "open") & serves(household_unit_path)
 
 
+def managed_in(root_path: str):
+    """Postings of employers registered in `root_path`'s subtree: what its admins manage."""
+    return func.starts_with(JobPosting.scope_path, root_path)
+
+
 def in_scope(root_path: str):
     """Postings of employers registered in `root_path`'s subtree or above it."""
     return or_(func.starts_with(JobPosting.scope_path, root_path), func.starts_with(root_path, JobPosting.scope_path))

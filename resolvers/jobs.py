@@ -136,7 +136,8 @@ async def job_postings(
     info: Info, scope_id: relay.GlobalID | None = None, first: int | None = None, after: str | None = None
 ) -> relay.Connection[JobPosting]:
     """Residents: the open postings serving their village, best fit first. Admins (with
-    `scopeId`): every posting of employers registered in that village or town."""
+    `scopeId`): every posting, drafts and closed ones too, of employers registered in that
+    village or town (or below it)."""
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
@@ -148,7 +149,7 @@ async def job_postings(
         else:
             scope = await access.get_unit(session, viewer, db_id(scope_id, "OrgUnit", "scopeId"), manage=True,
                                           field="scopeId")
-            stmt = select(PostingRow, PostingRow.id).where(postings.in_scope(scope.path))
+            stmt = select(PostingRow, PostingRow.id).where(postings.managed_in(scope.path))
             page = await keyset_page(session, stmt, [PostingRow.id], first, after, descending=True)
     return connection([JobPosting.from_row(r[0]) for r in page.rows], page)
 

@@ -112,6 +112,8 @@ async def test_matching_ranks_by_category_then_skills_then_nearness(api, session
     assert [e["node"]["title"] for e in ranked["jobPostings"]["edges"]] == ["茶叶加工", "采茶工", "保洁员", "司机"]
     postings = await api.data("query($s: ID) { jobPostings(scopeId: $s) { edges { node { id title } } } }",
                               {"s": gid("OrgUnit", v.village.id)}, admin)
+    # the village's admin manages the village's postings; the town's are the town's
+    assert {e["node"]["title"] for e in postings["jobPostings"]["edges"]} == {"保洁员", "采茶工"}
     tea = next(e["node"]["id"] for e in postings["jobPostings"]["edges"] if e["node"]["title"] == "采茶工")
     seekers = await api.data("query($p: ID!) { jobSeekers(postingId: $p) { edges { node { name fit } } } }",
                              {"p": tea}, admin)
