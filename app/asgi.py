@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 import structlog
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
@@ -112,6 +114,15 @@ class PayloadTooLarge(Exception):
 
 
 MAX_BODY_BYTES = 1_000_000
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _encodable(parsed: object) -> bool:
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 KNOWN_PATHS = {"/graphql", "/healthz", "/readyz", "/metrics"}
 QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}
 
@@ -139,6 +150,21 @@ class GraphQLEndpoint(GraphQL):
             if not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
         return await super().process_result(request, result)
+
+    def parse_json(self, data: str | bytes) -> object:
+        """A request body as JSON of valid Unicode, or a 400: never a 500, whatever is sent."""
+        try:
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            parsed = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object")
+        # a lone surrogate (only an escape can make one) would break whatever hashes or
+        # echoes the string; a pair is one character and fine
+        if _SURROGATE_ESCAPE.search(text) and not _encodable(parsed):
+            raise HTTPException(400, "The request body holds invalid Unicode (a lone surrogate)")
+        return parsed
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -118,3 +118,23 @@ async def test_a_connection_killed_while_idle_fails_one_request_and_the_pool_rec
             assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
     finally:
         await small.dispose()
+
+
+@pytest.mark.parametrize("body", [
+    b'"hello"', b"42", b"null",  # JSON, but not an object
+    b'{"query": "{ __typename \xff }"}',  # not UTF-8
+    b'{"query": "{ __typename }", "variables": {"n": ' + b"9" * 5000 + b"}}",  # past Python's digit limit
+    b"[" * 100_000,  # nested past the recursion limit
+    b'{"query": "query($i: ID!) { node(id: $i) { id } }", "variables": {"i": "\\ud800"}}',  # a lone surrogate
+    b'{"query": "mutation { loginWithPassword(input: {phone: \\"13900000099\\", password: \\"\\ud800\\"})'
+    b' { errors { code } } }"}',
+])
+async def test_whatever_body_a_client_sends_it_gets_a_400_not_a_500(api, body):
+    response = await api.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+
+
+async def test_a_surrogate_pair_is_one_character_and_welcome(api):
+    body = b'{"query": "query($x: String!) { __type(name: $x) { name } }", "variables": {"x": "\\ud83d\\ude00"}}'
+    response = await api.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200 and response.json() == {"data": {"__type": None}}
