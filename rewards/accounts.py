@@ -13,6 +13,10 @@ from models import PointsAccount, PointsPolicy
 from models.rewards import SYSTEM_ACCOUNT
 from rewards.errors import RewardsError, RewardsErrorCode
 
+# With no budget a village still issues at most this, net: every balance and total the
+# API shows then fits its 32-bit Int.
+MAX_ISSUED = 2**31 - 1
+
 SYSTEM_KINDS = ("issuance", "redeemed", "expired")
 
 
@@ -82,8 +86,8 @@ async def policy(session: AsyncSession, village_id: int) -> PointsPolicy:
 
 async def set_budget(session: AsyncSession, village_id: int, budget: int | None) -> None:
     """The most points the village may have issued (net of deductions); None: no limit."""
-    if budget is not None and budget < 0:
-        raise RewardsError(RewardsErrorCode.INVALID_INPUT, "积分预算不能为负数", field="budget")
+    if budget is not None and not 0 <= budget <= MAX_ISSUED:
+        raise RewardsError(RewardsErrorCode.INVALID_INPUT, f"积分预算为0到{MAX_ISSUED}", field="budget")
     await ensure_village(session, village_id)
     floor = None if budget is None else -budget
     changed = await session.execute(

@@ -18,7 +18,7 @@ from sqlalchemy.orm.util import identity_key
 
 from models import PointsAccount, PointsEntry, PointsLot, PointsTransaction
 from models.rewards import OPEN_LOT, SYSTEM_ACCOUNT
-from rewards.accounts import system_account
+from rewards.accounts import MAX_ISSUED, system_account
 from rewards.errors import RewardsError, RewardsErrorCode
 
 
@@ -126,8 +126,7 @@ _LOCK_BUDGET = (
     .where(
         PointsAccount.village_id == bindparam("village_id"),
         PointsAccount.kind == "issuance", SYSTEM_ACCOUNT,
-        or_(PointsAccount.min_balance.is_(None),
-            PointsAccount.balance - bindparam("points") >= PointsAccount.min_balance),
+        PointsAccount.balance - bindparam("points") >= func.coalesce(PointsAccount.min_balance, -MAX_ISSUED),
     )
     .with_for_update()
     .execution_options(populate_existing=True)
@@ -143,7 +142,7 @@ async def take_from_budget(session: AsyncSession, village_id: int, points: int) 
         await system_account(session, village_id, "issuance")
         issuance = await session.scalar(_LOCK_BUDGET, params)
     if issuance is None:
-        raise RewardsError(RewardsErrorCode.BUDGET_EXHAUSTED, "本村积分预算已用完")
+        raise RewardsError(RewardsErrorCode.BUDGET_EXHAUSTED, "本村积分预算（或发放上限）已用完")
     return issuance
 
 

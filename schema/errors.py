@@ -25,8 +25,11 @@ def not_found(message: str = "记录不存在") -> GraphQLError:
 
 
 def _is_expected(error: GraphQLError) -> bool:
+    """Parse and validation errors (no original), and errors that bring their code. A value
+    the schema cannot represent (an Int past 32 bits) is graphql-core's own error, without
+    a code: a bug, masked like any other."""
     original = error.original_error
-    return original is None or isinstance(getattr(original, "extensions", None), dict)
+    return original is None or bool((getattr(original, "extensions", None) or {}).get("code"))
 
 
 class MaskUnexpectedErrors(strawberry.extensions.MaskErrors):

@@ -12,7 +12,7 @@ from models import PointsAccount, PointsEntry, PointsLot
 from rewards import accounts, awards, catalog, check, ledger, redemptions, rules
 from rewards.accounts import policy, set_budget
 from rewards.errors import RewardsError, RewardsErrorCode
-from tests.support import build_village
+from tests.support import build_village, gid
 
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)  # 12:00 in China
 
@@ -202,3 +202,32 @@ async def test_cached_plans_of_the_hot_statements_use_their_partial_indexes(sess
     plan = await _generic_plan(session, statement, now=datetime.now(UTC), household_id=1, account_id=1,
                                village_id=1, kind="issuance", points=1)
     assert index in plan, plan
+
+
+async def test_without_a_budget_a_village_still_issues_no_more_than_the_api_can_show(api, session, settings):
+    v = await build_village(session, settings, "顶村")
+    now = datetime.now(UTC)
+    household = v.households[0]
+
+    async def adjust(points: int):
+        return await awards.adjust_points(session, village_id=v.village.id, household_id=household.id,
+                                          points=points, reason="调整", actor_user_id=v.admin.id, now=now)
+
+    await adjust(10)
+    # as if the village had issued all but 5 points of the ceiling (the balances are not the point here)
+    await session.execute(text("UPDATE points_accounts SET balance = :b WHERE village_id = :v AND kind = 'issuance'"),
+                          {"b": -(accounts.MAX_ISSUED - 5), "v": v.village.id})
+    with pytest.raises(RewardsError) as capped:
+        await adjust(10)
+    assert capped.value.code is RewardsErrorCode.BUDGET_EXHAUSTED
+    await adjust(5)  # up to the ceiling
+    with pytest.raises(RewardsError) as too_big:
+        await set_budget(session, v.village.id, accounts.MAX_ISSUED + 1)
+    assert too_big.value.field == "budget"
+    # and a number past 32 bits, could one appear, is a masked internal error, not a "validation" one
+    await session.execute(text("UPDATE points_lots SET points = 3000000000, remaining = 3000000000 "
+                               "WHERE account_id = (SELECT id FROM points_accounts WHERE household_id = :h)"),
+                          {"h": household.id})
+    query = "query($h: ID!) { household(id: $h) { points { balance } } }"
+    assert await api.error_code(query, {"h": gid("Household", household.id)},
+                                api.token_for(v.admin)) == "INTERNAL_SERVER_ERROR"
