@@ -56,9 +56,10 @@ def decode_access_token(token: str, settings: Settings) -> int:
         )
     except jwt.PyJWTError as exc:
         raise InvalidAccessToken(str(exc)) from exc
-    if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+    sub = str(claims["sub"])
+    if claims.get("typ") != "access" or not (sub.isascii() and sub.isdigit() and len(sub) <= 18):
         raise InvalidAccessToken("not an access token")
-    return int(claims["sub"])
+    return int(sub)
 
 
 def _hash(raw: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import jwt
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
@@ -213,6 +214,11 @@ async def test_bad_expired_or_disabled_access_tokens_are_unauthenticated(api, se
         v.admin.id, settings.model_copy(update={"jwt_secret": SecretStr("x" * 40)}), datetime.now(UTC)
     )
     assert await api.error_code(ME, token=forged) == "UNAUTHENTICATED"
+    for subject in ("²", "٣", "9" * 40):  # digits to str.isdigit, not user ids
+        odd = jwt.encode({"sub": subject, "typ": "access", "iat": datetime.now(UTC),
+                          "exp": datetime.now(UTC) + timedelta(minutes=5)},
+                         settings.jwt_secret.get_secret_value(), algorithm="HS256")
+        assert await api.error_code(ME, token=odd) == "UNAUTHENTICATED", subject
     assert (await api.data(ME))["me"] is None  # no token: anonymous, not an error
     token = api.token_for(v.admin)
     await session.execute(update(User).where(User.id == v.admin.id).values(is_active=False))
