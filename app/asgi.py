@@ -8,10 +8,12 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 
 import httpx
 import structlog
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
@@ -117,6 +119,15 @@ MAX_BODY_BYTES = 1_000_000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+@lru_cache(maxsize=512)
+def _operations_in(query: str, max_tokens: int) -> int:
+    try:
+        document = parse(query, no_location=True, max_tokens=max_tokens)
+    except GraphQLError:
+        return 0  # strawberry reports it, with its own limits
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
 def _encodable(parsed: object) -> bool:
     try:
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")
@@ -165,6 +176,16 @@ class GraphQLEndpoint(GraphQL):
         if _SURROGATE_ESCAPE.search(text) and not _encodable(parsed):
             raise HTTPException(400, "The request body holds invalid Unicode (a lone surrogate)")
         return parsed
+
+    async def parse_http_body(self, request):
+        """As strawberry reads it, but a document of several operations needs the name of
+        the one to run (strawberry would run the first, which the spec forbids)."""
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else (data,):
+            if (item.operation_name is None and item.query
+                    and _operations_in(item.query, self.services.settings.graphql_max_tokens) > 1):
+                raise HTTPException(400, "The document holds several operations: say which in operationName")
+        return data
 
     def encode_json(self, data: object) -> str:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -138,3 +138,11 @@ async def test_a_surrogate_pair_is_one_character_and_welcome(api):
     body = b'{"query": "query($x: String!) { __type(name: $x) { name } }", "variables": {"x": "\\ud83d\\ude00"}}'
     response = await api.http.post("/graphql", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 200 and response.json() == {"data": {"__type": None}}
+
+
+async def test_a_document_of_several_operations_must_name_the_one_to_run(api):
+    document = "query A { __typename } mutation B { logout(input: {refreshToken: \"x\"}) { ok } }"
+    unnamed = await api.http.post("/graphql", json={"query": document})
+    assert unnamed.status_code == 400
+    named = await api.http.post("/graphql", json={"query": document, "operationName": "A"})
+    assert named.json() == {"data": {"__typename": "Query"}}
