@@ -9,6 +9,7 @@ class AffairsErrorCode(enum.Enum):
     INVALID_INPUT = "INVALID_INPUT"
     INVALID_STATE = "INVALID_STATE"
     TOO_EARLY = "TOO_EARLY"
+    REOPEN_REQUIRED = "REOPEN_REQUIRED"  # revised, superseded by another read, or too old: open again
     ALREADY_READ = "ALREADY_READ"
     NOTHING_TO_PUBLISH = "NOTHING_TO_PUBLISH"
     ALREADY_ANSWERED = "ALREADY_ANSWERED"

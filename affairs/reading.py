@@ -1,13 +1,17 @@
 """Effective reading: open on the server's clock, finish after the minimum time. One
 receipt per resident and notice, and the points engine's notice-reading rule awards the
-household once per notice (within that rule's caps)."""
+household once per notice (within that rule's caps).
+
+Only the resident's latest opened read can finish, only while it is recent, and only if
+the notice was not revised since it was opened and the reader still lives in the same
+household: opening every notice at once and finishing them all later reads nothing."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +21,20 @@ from models import Notice, NoticeRead, NoticeReceipt, NoticeRevision
 from rewards.awards import award_for_event
 
 EVENT = "notice_read"
+READ_WINDOW = timedelta(minutes=30)  # the longest a read stays open (or 10 × its minimum)
+
+# What a finish is checked against, in one statement: the notice's current revision now
+# and whether the resident opened anything after this read.
+_CURRENT = (
+    select(NoticeRevision.id, NoticeRevision.min_read_seconds)
+    .where(NoticeRevision.notice_id == bindparam("notice_id"))
+    .order_by(NoticeRevision.revision.desc()).limit(1).subquery("current")
+)
+_READ_STATE = select(
+    _CURRENT.c.id, _CURRENT.c.min_read_seconds,
+    exists().where(NoticeRead.resident_id == bindparam("resident_id"), NoticeRead.id > bindparam("read_id"))
+    .label("opened_since"),
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +56,10 @@ async def visible_notice(session: AsyncSession, reader: Reader, notice_id: int, 
     if notice is None:
         raise not_found("公开信息", "noticeId")
     return notice
+
+
+def _reopen(message: str) -> AffairsError:
+    return AffairsError(AffairsErrorCode.REOPEN_REQUIRED, message, field="readId")
 
 
 async def open_notice(
@@ -68,10 +90,16 @@ async def finish_read(
     await visible_notice(session, reader, read.notice_id, now)  # withdrawn since? not any more
     if read.finished_at is not None:
         raise AffairsError(AffairsErrorCode.ALREADY_READ, "已经读过了", field="readId")
-    minimum = await session.scalar(
-        select(NoticeRevision.min_read_seconds).where(NoticeRevision.id == read.revision_id)
-    )
+    current_id, minimum, opened_since = (await session.execute(
+        _READ_STATE, {"notice_id": read.notice_id, "resident_id": read.resident_id, "read_id": read.id}
+    )).one()
     seconds = int((now - read.started_at).total_seconds())
+    if current_id != read.revision_id:
+        raise _reopen("内容已更新，请重新打开阅读")
+    if opened_since or read.household_id != reader.household_id:
+        raise _reopen("已打开其他内容，请重新打开本条")
+    if now - read.started_at > max(READ_WINDOW, timedelta(seconds=10 * minimum)):
+        raise _reopen("阅读已超时，请重新打开")
     if seconds < minimum:
         raise AffairsError(
             AffairsErrorCode.TOO_EARLY, f"请至少阅读{minimum}秒（还差{minimum - seconds}秒）",

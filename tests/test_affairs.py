@@ -146,6 +146,41 @@ async def test_read_rates_by_unit_and_households_not_reached(api, session, setti
     ) == "NOT_FOUND"
 
 
+async def test_a_read_finishes_only_as_the_latest_recent_one_of_what_is_published_now(api, session, settings):
+    v = await build_village(session, settings, "真读村")
+    await _reading_rule(session, v)
+    first = await _notice(api, v, [v.village], title="道路公示")
+    second = await _notice(api, v, [v.village], title="补贴公示")
+    resident = api.token_for(v.resident_user)
+
+    async def open_(notice):
+        return (await api.data(OPEN, {"n": notice}, resident))["openNotice"]["read"]["id"]
+
+    async def finish(read):
+        return (await api.data(FINISH, {"r": read}, resident))["finishNoticeRead"]
+
+    # opening everything at once and finishing it all later: only the latest read counts
+    scripted = [await open_(first), await open_(second)]
+    await _age_reads(session)
+    assert (await finish(scripted[0]))["errors"][0]["code"] == "REOPEN_REQUIRED"
+    assert (await finish(scripted[1]))["pointsAwarded"] == 1
+    # a read left open for hours
+    stale = await open_(first)
+    await _age_reads(session, seconds=31 * 60)
+    assert (await finish(stale))["errors"][0]["code"] == "REOPEN_REQUIRED"
+    # the notice revised after it was opened: what was read is no longer what is published
+    revised = await open_(first)
+    await _age_reads(session)
+    changed = await api.data("""mutation($i: ReviseNoticeInput!) { reviseNotice(input: $i) { errors { code } } }""",
+                             {"i": {"noticeId": first, "body": "补充：东片主干道硬化宽度为4.5米。" * 4,
+                                    "reason": "补充宽度"}}, api.token_for(v.admin))
+    assert changed["reviseNotice"]["errors"] == []
+    assert (await finish(revised))["errors"][0]["code"] == "REOPEN_REQUIRED"
+    fresh = await open_(first)
+    await _age_reads(session, seconds=300)
+    assert (await finish(fresh))["errors"] == []
+
+
 async def test_fifty_finishes_at_once_make_one_receipt_and_one_award(live_api, committed, engine, settings):
     v = await build_village(committed, settings, "并读村")
     await _reading_rule(committed, v)
@@ -160,7 +195,9 @@ async def test_fifty_finishes_at_once_make_one_receipt_and_one_award(live_api, c
     ))
     ok = [r for r in results if not r["finishNoticeRead"]["errors"]]
     assert len(ok) == 1 and ok[0]["finishNoticeRead"]["pointsAwarded"] == 1
-    assert {r["finishNoticeRead"]["errors"][0]["code"] for r in results if r not in ok} == {"ALREADY_READ"}
+    # the latest read finishes once; the four opened before it can no longer finish
+    assert {r["finishNoticeRead"]["errors"][0]["code"] for r in results if r not in ok} == {
+        "ALREADY_READ", "REOPEN_REQUIRED"}
     async with create_sessionmaker(engine)() as fresh:
         assert await fresh.scalar(select(func.count()).select_from(NoticeReceipt)
                                   .where(NoticeReceipt.resident_id == v.residents[-1].id)) == 1
