@@ -494,17 +494,15 @@ async def ask_question(info: Info, input: AskQuestionInput) -> QuestionPayload:
             notice = await reading.visible_notice(
                 session, reader, db_id(input.notice_id, "Notice", "noticeId"), ctx.now()
             )
-            target = {"notice_id": notice.id}
+            target = {"notice_id": notice.id, "village_id": notice.village_id}
         else:
             statement = await session.get(StatementRow, db_id(input.statement_id, "AccountStatement", "statementId"))
             unit = statement and await session.get(OrgUnitRow, statement.unit_id)
             if unit is None or not may_see_accounts(viewer, unit):
                 raise not_found("账目公开", "statementId")
-            target = {"statement_id": statement.id}
-        row = await questions.ask(
-            session, village_id=reader.village_id, resident_id=reader.resident_id, text=input.text,
-            now=ctx.now(), **target,
-        )
+            target = {"statement_id": statement.id, "village_id": statement.village_id}
+        # the question belongs where its notice or book is (a worker may ask on another village's)
+        row = await questions.ask(session, resident_id=reader.resident_id, text=input.text, now=ctx.now(), **target)
         return Question.from_rows(row, viewer.display_name)
 
     question, errs = await in_transaction(info, action)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from affairs import accounts, notices, questions
+from affairs import accounts, notices, questions, reading
+from grid import appointments
+from models import OrgUnit, Question
 from tests.support import build_village, gid
 from tests.test_tenancy import mutations_of
 
@@ -26,6 +28,10 @@ async def _village(session, settings, name):
                                                     publisher_id=v.admin.id, now=NOW)).statement
     v.question = await questions.ask(session, village_id=v.village.id, resident_id=v.residents[-1].id,
                                      text="修路钱从哪里来？", now=NOW, notice_id=v.notice.id)
+    household = v.households[-1]
+    unit = await session.get(OrgUnit, household.unit_id)
+    reader = reading.Reader(v.resident_user.id, v.residents[-1].id, household.id, v.village.id, unit.path)
+    v.read, _ = await reading.open_notice(session, reader, v.notice.id, NOW)  # their own read
     return v
 
 
@@ -44,7 +50,7 @@ def _mutations(b) -> dict[str, tuple[str, dict]]:
         "withdrawNotice": (m("withdrawNotice", "WithdrawNoticeInput", "notice { id }"), {"noticeId": notice}),
         "openNotice": (m("openNotice", "OpenNoticeInput", "read { id }"), {"noticeId": notice}),
         "finishNoticeRead": (m("finishNoticeRead", "FinishNoticeReadInput", "pointsAwarded"),
-                             {"readId": gid("NoticeRead", 1)}),
+                             {"readId": gid("NoticeRead", b.read.id)}),
         "addAccountEntry": (m("addAccountEntry", "AddAccountEntryInput", "entry { id }"),
                             {"unitId": gid("OrgUnit", b.group.id), "date": "2026-10-02", "direction": "INCOME",
                              "category": "x", "amountFen": 1, "description": "x"}),
@@ -136,3 +142,21 @@ async def test_a_resident_sees_their_own_groups_book_not_the_neighbouring_groups
         """mutation($s: ID!) { askQuestion(input: {statementId: $s, text: "?"}) { errors { code } } }""",
         {"s": gid("AccountStatement", theirs.id)}, token)
     assert asked["askQuestion"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_a_question_on_another_villages_book_belongs_to_that_village(api, session, settings):
+    here = await _village(session, settings, "住村")
+    there = await _village(session, settings, "管村")
+    worker = here.resident_user  # lives here, and works as a grid worker there
+    await appointments.appoint(session, there.group, worker, "grid_worker", appointed_by=there.admin.id, now=NOW)
+    asked = await api.data(
+        """mutation($s: ID!) { askQuestion(input: {statementId: $s, text: "这笔补助的用途？"}) {
+             question { id } errors { code } } }""",
+        {"s": gid("AccountStatement", there.statement.id)}, api.token_for(worker))
+    question = asked["askQuestion"]["question"]
+    stored = await session.scalar(select(Question).where(Question.text == "这笔补助的用途？"))
+    assert stored.village_id == there.village.id
+    answered = await api.data(
+        """mutation($q: ID!) { answerQuestion(input: {questionId: $q, answer: "用于保洁"}) { errors { code } } }""",
+        {"q": question["id"]}, api.token_for(there.admin))
+    assert answered["answerQuestion"]["errors"] == []
