@@ -430,8 +430,14 @@ async def finish_read(db: Db, viewer, read_id: int | None, now: datetime):
         raise Refusal("NOT_FOUND", "公开信息不存在")
     if read["finished_at"] is not None:
         raise Refusal("ALREADY_READ", "已经读过了")
-    minimum = await db.fetchval("SELECT min_read_seconds FROM notice_revisions WHERE id = $1", read["revision_id"])
+    current_id, minimum, opened_since = await db.fetchrow(
+        "SELECT c.id, c.min_read_seconds, EXISTS (SELECT 1 FROM notice_reads WHERE resident_id = $2 AND id > $3)"
+        " FROM (SELECT id, min_read_seconds FROM notice_revisions WHERE notice_id = $1"
+        " ORDER BY revision DESC LIMIT 1) c", read["notice_id"], read["resident_id"], read_id)
     seconds = int((now - read["started_at"]).total_seconds())
+    if (current_id != read["revision_id"] or opened_since or read["household_id"] != viewer["household_id"]
+            or now - read["started_at"] > max(timedelta(minutes=30), timedelta(seconds=10 * minimum))):
+        raise Refusal("REOPEN_REQUIRED", "请重新打开")  # affairs.reading.finish_read's checks
     if seconds < minimum:
         raise Refusal("TOO_EARLY", f"请至少阅读{minimum}秒")
     await db.execute("UPDATE notice_reads SET finished_at = $2 WHERE id = $1", read_id, now)
