@@ -13,7 +13,7 @@ from grid.errors import GridError, GridErrorCode, invalid, not_found
 from grid.store import flush_unique
 from household_links import links
 from identity.phones import normalize_phone
-from identity.viewer import ADMIN_ROLES
+from identity.viewer import ADMIN_ROLES, Viewer
 from models import Appointment as AppointmentRow
 from models import OrgUnit as OrgUnitRow
 from models import Resident as ResidentRow
@@ -249,6 +249,19 @@ def _resident_payload(result, errs) -> ResidentPayload:
     return ResidentPayload(resident=Resident.from_row(row, path, membership), errors=[])
 
 
+async def _serves_beyond(session: AsyncSession, viewer: Viewer, user_id: int) -> bool:
+    """Whether the user holds a post this admin does not manage (a town admin living in
+    the village, say): their account, and so their login phone, is not this admin's."""
+    posts = (
+        await session.execute(
+            select(OrgUnitRow.path)
+            .join(AppointmentRow, AppointmentRow.unit_id == OrgUnitRow.id)
+            .where(AppointmentRow.user_id == user_id, AppointmentRow.valid_to.is_(None))
+        )
+    ).scalars().all()
+    return not all(viewer.may(ADMIN_ROLES, path) for path in posts)
+
+
 async def update_resident(info: Info, input: UpdateResidentInput) -> ResidentPayload:
     ctx = info.context
     viewer = await ctx.require_viewer()
@@ -257,6 +270,10 @@ async def update_resident(info: Info, input: UpdateResidentInput) -> ResidentPay
         row, membership, path = await access.get_resident(
             session, viewer, db_id(input.id, "Resident", "id"), manage=True
         )
+        if input.phone is not None and normalize_phone(input.phone) != row.phone:  # the login moves with it
+            user_id = await session.scalar(select(UserRow.id).where(UserRow.resident_id == row.id))
+            if user_id is not None and await _serves_beyond(session, viewer, user_id):
+                raise Forbidden("该居民在您的管辖范围之外任职，其手机号须由上级管理员修改")
         await residents.update_resident(
             session, ctx.services.vault, row, name=input.name,
             gender=input.gender.value if input.gender else None, phone=input.phone,
@@ -333,14 +350,7 @@ async def _staff_user(
     if user is not None:
         if user.resident_id is not None:
             raise not_found("用户", "phone")
-        posts = (
-            await session.execute(
-                select(OrgUnitRow.path)
-                .join(AppointmentRow, AppointmentRow.unit_id == OrgUnitRow.id)
-                .where(AppointmentRow.user_id == user.id, AppointmentRow.valid_to.is_(None))
-            )
-        ).scalars().all()
-        if not all(viewer.may(ADMIN_ROLES, path) for path in posts):
+        if await _serves_beyond(session, viewer, user.id):
             raise not_found("用户", "phone")
         return user
     if await session.scalar(select(ResidentRow.id).where(ResidentRow.phone == phone).limit(1)):

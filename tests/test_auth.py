@@ -8,6 +8,7 @@ import jwt
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
+from grid import appointments
 from identity.tokens import issue_access_token
 from models import AuthFailure, LoginCode, RefreshToken, User
 from tests.support import build_village, gid
@@ -277,3 +278,21 @@ async def test_changing_a_residents_phone_moves_their_login(api, session, settin
     assert me["me"]["resident"]["name"] == resident.name
     refused = await api.data(REFRESH, {"t": tokens["refreshToken"]})
     assert refused["refreshToken"]["errors"] == [{"code": "INVALID_TOKEN"}]
+
+
+async def test_a_village_admin_cannot_move_the_login_of_someone_serving_above_them(api, session, settings):
+    v = await build_village(session, settings, "上任村")
+    resident = v.residents[2]
+    official = await appointments.user_for_resident(session, resident)  # lives here, serves the town
+    await appointments.appoint(session, v.town, official, "town_admin", appointed_by=None, now=datetime.now(UTC))
+    update_phone = """mutation($i: UpdateResidentInput!) { updateResident(input: $i) { resident { phone } errors { code } } }"""
+    for phone in ("13912345678", ""):  # taking the login over, or locking them out
+        assert await api.error_code(update_phone, {"i": {"id": gid("Resident", resident.id), "phone": phone}},
+                                    api.token_for(v.admin)) == "FORBIDDEN"
+    assert (await session.get(User, official.id, populate_existing=True)).phone == resident.phone
+    renamed = await api.data(update_phone, {"i": {"id": gid("Resident", resident.id), "name": resident.name}},
+                             api.token_for(v.admin))
+    assert renamed["updateResident"]["errors"] == []  # the rest of the record is still the village's
+    moved = await api.data(update_phone, {"i": {"id": gid("Resident", resident.id), "phone": "13912345678"}},
+                           api.token_for(official))
+    assert moved["updateResident"]["resident"]["phone"] == "13912345678"
