@@ -10,13 +10,14 @@ import strawberry
 from strawberry import Private, relay
 from strawberry.types import Info
 
+from app.errors import Forbidden
 from app.pagination import Page, page_size
 from grid import queries
 from grid.access import can_see_household
 from grid.errors import GridErrorCode as DomainGridErrorCode
 from grid.errors import not_found
 from identity.phones import mask_phone
-from identity.viewer import ID_NUMBER_ROLES, PHONE_ROLES
+from identity.viewer import GRID_ROLES, ID_NUMBER_ROLES, PHONE_ROLES
 from models import Appointment as AppointmentRow
 from models import Hamlet as HamletRow
 from models import Household as HouseholdRow
@@ -204,7 +205,8 @@ class OrgUnit(relay.Node):
 
     @strawberry.field(
         description="Who holds posts here: now by default, at a past moment with `at`, "
-        "or every term ever with `includeEnded`. Latest first."
+        "or every term ever with `includeEnded`. Latest first. Staff over the unit only "
+        "(residents see the `chief`)."
     )
     async def appointments(
         self,
@@ -216,6 +218,8 @@ class OrgUnit(relay.Node):
         after: str | None = None,
     ) -> relay.Connection[Appointment]:
         ctx = info.context
+        if not ctx.loaded_viewer.may(GRID_ROLES, self.row.path):
+            raise Forbidden("只有本单位的工作人员可以查看任职名单")
         async with ctx.db() as session:
             page = await queries.appointments_at_unit(
                 session, self.row, first, after, role=role.value if role else None, at=at,
@@ -417,7 +421,7 @@ class Appointment(relay.Node):
     role: Role
     valid_from: datetime
     valid_to: datetime | None
-    note: str | None
+    raw_note: Private[str | None]
     unit_id: Private[int]
     user_id: Private[int]
     unit_path: Private[str]
@@ -426,8 +430,12 @@ class Appointment(relay.Node):
     def from_row(cls, row: AppointmentRow, unit_path: str) -> Appointment:
         return cls(
             id=row.id, role=Role(row.role), valid_from=row.valid_from, valid_to=row.valid_to,
-            note=row.note, unit_id=row.unit_id, user_id=row.user_id, unit_path=unit_path,
+            raw_note=row.note, unit_id=row.unit_id, user_id=row.user_id, unit_path=unit_path,
         )
+
+    @strawberry.field(description="The appointing admin's note: for staff over the unit.")
+    def note(self, info: Info) -> str | None:
+        return self.raw_note if info.context.loaded_viewer.may(GRID_ROLES, self.unit_path) else None
 
     @strawberry.field(description="In force now.")
     def active(self, info: Info) -> bool:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from grid import appointments
 from models import Appointment, HouseholdMembership, OrgUnit, Resident
 from tests.support import build_village, gid, id_number
 
@@ -376,3 +377,18 @@ async def test_living_status_changes_keep_their_history(api, session, settings):
         async with session.begin_nested():
             await session.execute(text("UPDATE household_living_statuses SET living_status = 'at_home' WHERE id = :id"),
                                   {"id": periods[1].id})
+
+
+async def test_residents_see_their_chief_but_not_the_roll_of_posts(api, session, settings):
+    v = await build_village(session, settings, "册村")
+    other = await appointments.user_for_resident(session, v.residents[-3])  # a neighbour of resident_user
+    await appointments.appoint(session, v.neighbourhoods[-1], other, "chief", appointed_by=v.admin.id,
+                               now=datetime.now(UTC), note="试用期")
+    hood = gid("OrgUnit", v.neighbourhoods[-1].id)
+    chief = "query($u: ID!) { orgUnit(id: $u) { chief { note user { displayName } } } }"
+    seen = await api.data(chief, {"u": hood}, api.token_for(v.resident_user))
+    assert seen["orgUnit"]["chief"] == {"note": None, "user": {"displayName": other.display_name}}
+    assert (await api.data(chief, {"u": hood}, api.token_for(v.admin)))["orgUnit"]["chief"]["note"] == "试用期"
+    roll = "query($u: ID!) { orgUnit(id: $u) { appointments(includeEnded: true) { edges { node { role } } } } }"
+    assert await api.error_code(roll, {"u": gid("OrgUnit", v.village.id)}, api.token_for(v.resident_user)) == "FORBIDDEN"
+    assert (await api.data(roll, {"u": gid("OrgUnit", v.village.id)}, api.token_for(v.admin)))["orgUnit"]["appointments"]
