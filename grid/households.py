@@ -104,13 +104,14 @@ async def update_household(
         household.hamlet_id = hamlet_id
     elif clear_hamlet:
         household.hamlet_id = None
+    if living_status is not None and living_status != household.living_status:
+        await _next_period(session, HouseholdLivingStatus, household, now, living_status=living_status)
+        household.living_status = living_status
+    # last, so that the one flush that can meet a taken number is the guarded one
     if number is not None:
         household.number = number
     if address is not None:
         household.address = address
-    if living_status is not None and living_status != household.living_status:
-        await _next_period(session, HouseholdLivingStatus, household, now, living_status=living_status)
-        household.living_status = living_status
     await flush_unique(session, _DUPLICATE_NUMBER)
     return household
 

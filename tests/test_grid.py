@@ -362,6 +362,12 @@ async def test_living_status_changes_keep_their_history(api, session, settings):
 
     v = await build_village(session, settings, "居村")
     household = v.households[0]
+    taken = await api.data(  # a number already in use, with a status change in the same call
+        """mutation($i: UpdateHouseholdInput!) { updateHousehold(input: $i) { errors { code field } } }""",
+        {"i": {"id": gid("Household", household.id), "number": v.households[1].number, "livingStatus": "WORKING_AWAY"}},
+        api.token_for(v.admin),
+    )
+    assert taken["updateHousehold"]["errors"] == [{"code": "DUPLICATE", "field": "number"}]
     changed = await api.data(
         """mutation($i: UpdateHouseholdInput!) { updateHousehold(input: $i) { household { livingStatus } errors { code } } }""",
         {"i": {"id": gid("Household", household.id), "livingStatus": "WORKING_AWAY"}}, api.token_for(v.admin),
