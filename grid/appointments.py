@@ -73,6 +73,8 @@ async def appoint(
             .where(Appointment.unit_id == unit.id, Appointment.role == "chief", Appointment.valid_to.is_(None))
             .with_for_update()
         )
+        if current is not None and current.user_id == user.id:  # not a new term: nothing changes
+            raise GridError(GridErrorCode.DUPLICATE, "此人已在该单位担任此角色", field="role")
         if current is not None:
             # A concurrent appointment that started after this request (but won the lock
             # first) ends when it began: a term never ends before it starts.

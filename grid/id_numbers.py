@@ -28,8 +28,10 @@ def normalize_id_number(raw: str) -> str | None:
     if not _FORMAT.fullmatch(number) or check_char(number[:17]) != number[17]:
         return None
     try:
-        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
+        return None
+    if not dt.date(1900, 1, 1) <= born <= dt.date.today():
         return None
     return number
 

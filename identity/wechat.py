@@ -36,6 +36,8 @@ class WeChatClient:
             )
             response.raise_for_status()
             body = response.json()
+            if not isinstance(body, dict):
+                raise ValueError("not a JSON object")
         except (httpx.HTTPError, ValueError) as exc:
             # not str(exc): an HTTP error's text holds the URL, and the URL the app secret
             status = exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None

@@ -398,3 +398,24 @@ async def test_residents_see_their_chief_but_not_the_roll_of_posts(api, session,
     roll = "query($u: ID!) { orgUnit(id: $u) { appointments(includeEnded: true) { edges { node { role } } } } }"
     assert await api.error_code(roll, {"u": gid("OrgUnit", v.village.id)}, api.token_for(v.resident_user)) == "FORBIDDEN"
     assert (await api.data(roll, {"u": gid("OrgUnit", v.village.id)}, api.token_for(v.admin)))["orgUnit"]["appointments"]
+
+
+async def test_a_chief_appointed_again_is_a_duplicate_not_a_new_term(session, settings):
+    from grid.errors import GridError, GridErrorCode
+
+    v = await build_village(session, settings, "连任村")
+    with pytest.raises(GridError) as again:
+        await appointments.appoint(session, v.neighbourhoods[0], v.chief, "chief", appointed_by=v.admin.id,
+                                   now=datetime.now(UTC))
+    assert again.value.code is GridErrorCode.DUPLICATE
+    terms = await session.scalar(select(func.count()).select_from(Appointment).where(
+        Appointment.user_id == v.chief.id, Appointment.role == "chief"))
+    assert terms == 1
+
+
+def test_id_numbers_with_impossible_birth_dates_are_refused():
+    from grid.id_numbers import normalize_id_number
+
+    assert normalize_id_number(id_number(1980)) is not None
+    for year in (1899, datetime.now(UTC).year + 1):
+        assert normalize_id_number(id_number(year)) is None, year

@@ -21,7 +21,7 @@ WECHAT = """mutation($code: String!, $phone: String, $smsCode: String) {
 
 class FakeWeChat(BaseHTTPRequestHandler):
     """`js_code` decides the answer: wx-<name> → openid o-<name>; 'used' → errcode 40163;
-    'down' → HTTP 502."""
+    'down' → HTTP 502; 'odd' → JSON that is not an object."""
 
     requests: list[dict] = []
 
@@ -38,6 +38,8 @@ class FakeWeChat(BaseHTTPRequestHandler):
             body = {"errcode": 40013, "errmsg": "invalid appid"}
         elif code == "used":
             body = {"errcode": 40163, "errmsg": "code been used"}
+        elif code == "odd":
+            body = ["not", "an", "object"]
         else:
             body = {"openid": "o-" + code.removeprefix("wx-"), "session_key": "k"}
         payload = json.dumps(body).encode()
@@ -104,3 +106,5 @@ async def test_bad_codes_and_an_unavailable_wechat_are_coded_errors(wechat_api):
     failed = [e for e in logged if e["event"] == "wechat.exchange_failed"]
     assert failed == [{"event": "wechat.exchange_failed", "error": "HTTPStatusError", "status": 502,
                        "log_level": "warning"}]  # and not the URL, which holds the app secret
+    odd = await wechat_api.data(WECHAT, {"code": "odd"})
+    assert odd["loginWithWechat"]["errors"] == [{"code": "WECHAT_UNAVAILABLE", "field": None}]
