@@ -503,7 +503,8 @@ async def ask_question(info: Info, input: AskQuestionInput) -> QuestionPayload:
             target = {"statement_id": statement.id, "village_id": statement.village_id}
         # the question belongs where its notice or book is (a worker may ask on another village's)
         row = await questions.ask(session, resident_id=reader.resident_id, text=input.text, now=ctx.now(), **target)
-        return Question.from_rows(row, viewer.display_name)
+        asker = await session.get(Resident, row.resident_id)  # named as every list of questions names them
+        return Question.from_rows(row, asker.name)
 
     question, errs = await in_transaction(info, action)
     return QuestionPayload(question=question, errors=errors(errs))

@@ -187,11 +187,14 @@ class NoticeReceipt(relay.Node):
     read_at: datetime
 
 
-@strawberry.type
+@strawberry.type(
+    description="Households counted where they are placed now: one that moved out of the audience "
+    "leaves the figures, one that moved in counts as not yet reached."
+)
 class UnitReach:
     unit: OrgUnitRef
     audience_households: int
-    reached_households: int
+    reached_households: int = strawberry.field(description="Audience households of which someone has read it.")
     rate: float = strawberry.field(description="Reached over audience households (0 to 1).")
 
 
