@@ -123,8 +123,8 @@ async def report_return(
 ) -> tuple[ReturnReport, bool]:
     """The report (and whether it is new): the household is at home, the profile says where
     the resident stands, and the village's return rule awards points once per return, and
-    only to a resident recorded as away (their household or their own profile): coming
-    home is what earns them, not the report."""
+    only to a resident recorded as away (their household, or their own profile since their
+    last report): coming home is what earns them, not the report."""
     if plan not in RETURN_PLANS:
         raise invalid("返乡打算不正确", "plan")
     today = now.astimezone(CHINA).date()
@@ -135,8 +135,13 @@ async def report_return(
     household_away = await session.scalar(
         select(Household.living_status == "working_away").where(Household.id == household.id).with_for_update()
     )
+    # the profile counts if it said "away" after the resident's last report: one reward per time away
+    last_report = select(func.max(ReturnReport.created_at)).where(ReturnReport.resident_id == resident_id)
     profile_away = await session.scalar(
-        select(LabourProfile.status == "working_away").where(LabourProfile.resident_id == resident_id)
+        select(LabourProfile.status == "working_away").where(
+            LabourProfile.resident_id == resident_id,
+            func.coalesce(LabourProfile.updated_at > last_report.scalar_subquery(), True),
+        )
     )
     # The report first: of two taps at once, one inserts and the other finds it.
     created = await session.execute(

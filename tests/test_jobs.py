@@ -250,3 +250,24 @@ async def test_figures_drill_down_to_the_people(api, session, settings):
     assert await api.error_code(
         "query($u: ID!) { labourProfiles(unitId: $u) { edges { cursor } } }", {"u": gid("OrgUnit", v.village.id)},
         api.token_for(v.chief)) == "FORBIDDEN"
+
+
+async def test_a_profile_away_earns_once_per_time_away(api, session, settings):
+    from jobs.people import ProfileTerms, save_profile
+
+    v = await build_village(session, settings, "往返村")
+    await rules.create_rule(session, v.village.id, "return", rules.RuleTerms(
+        name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
+    resident, token = v.residents[-1], api.token_for(v.resident_user)  # their household is recorded at home
+    await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_away"),
+                       datetime.now(UTC) - timedelta(days=10))
+
+    async def report(days_ago: int) -> int:
+        done = await api.data(RETURN, {"i": {"fromPlace": "长沙", "plan": "TEMPORARY",
+                                             "returnedOn": (date.today() - timedelta(days=days_ago)).isoformat()}}, token)
+        return done["reportReturn"]["report"]["pointsAwarded"]
+
+    assert await report(5) == 10
+    assert await report(4) == 0  # the same time away, reported again under another date
+    await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_away"), datetime.now(UTC))
+    assert await report(1) == 10  # gone again (the profile says so since), and back
