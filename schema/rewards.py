@@ -213,7 +213,7 @@ class Redemption(relay.Node):
 
     id: relay.NodeID[int]
     status: RedemptionStatus
-    pickup_code: str
+    raw_pickup_code: Private[str]
     points: int
     quantity: int
     pickup_deadline: datetime
@@ -225,11 +225,18 @@ class Redemption(relay.Node):
     @classmethod
     def from_row(cls, row: RedemptionRow) -> Redemption:
         return cls(
-            id=row.id, status=RedemptionStatus(row.status), pickup_code=row.pickup_code,
+            id=row.id, status=RedemptionStatus(row.status), raw_pickup_code=row.pickup_code,
             points=row.points, quantity=row.quantity, pickup_deadline=row.pickup_deadline,
             created_at=row.created_at, closed_at=row.closed_at, item_id=row.item_id,
             household_id=row.household_id,
         )
+
+    @strawberry.field(
+        description="For the household only (null for staff): the resident says it at the counter, "
+        "which is what shows the goods are theirs."
+    )
+    def pickup_code(self, info: Info) -> str | None:
+        return self.raw_pickup_code if info.context.loaded_viewer.household_id == self.household_id else None
 
     @strawberry.field
     async def item(self, info: Info) -> RewardItem:

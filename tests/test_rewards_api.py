@@ -235,5 +235,8 @@ async def test_a_store_clerk_sees_a_redemption_but_not_the_households_points(api
     listing = "{ redemptions(status: RESERVED) { edges { node { pickupCode household { number } } } } }"
     seen = await api.data(listing, token=api.token_for(clerk))
     assert seen["redemptions"]["edges"][0]["node"]["household"]["number"] == v.households[-1].number
+    # the code is the household's to say at the counter: staff never list it
+    assert seen["redemptions"]["edges"][0]["node"]["pickupCode"] is None
+    assert (await api.data(listing, token=admin))["redemptions"]["edges"][0]["node"]["pickupCode"] is None
     deeper = "{ redemptions { edges { node { household { points { balance } members { relation } } } } } }"
     assert await api.error_code(deeper, token=api.token_for(clerk)) == "NOT_FOUND"
