@@ -435,6 +435,13 @@ async def adjust_stock(info: Info, input: AdjustStockInput) -> RewardItemPayload
     return RewardItemPayload(item=row and RewardItem.from_row(row), errors=errors(errs))
 
 
+def _not_their_own_household(viewer: Viewer, household_id: int) -> None:
+    """An admin does not move, or approve, points for the household they live in: another
+    admin of the village (or the town) does."""
+    if viewer.household_id == household_id:
+        raise Forbidden("本户的积分须由其他管理员处理")
+
+
 async def adjust_points(info: Info, input: AdjustPointsInput) -> HouseholdPointsPayload:
     from schema.grid import Household
 
@@ -446,6 +453,7 @@ async def adjust_points(info: Info, input: AdjustPointsInput) -> HouseholdPoints
             session, viewer, db_id(input.household_id, "Household", "householdId"), manage=True,
             field="householdId",
         )
+        _not_their_own_household(viewer, household.id)
         await awards.adjust_points(
             session, village_id=household.village_id, household_id=household.id,
             points=input.points, reason=input.reason, actor_user_id=viewer.user_id, now=ctx.now(),
@@ -466,14 +474,16 @@ async def reverse_award(info: Info, input: ReverseAwardInput) -> HouseholdPoints
 
     async def action(session: AsyncSession):
         entry = await session.get(EntryRow, db_id(input.entry_id, "PointsEntry", "entryId"))
-        award_id = entry and await session.scalar(
-            select(PointsAward.id).where(PointsAward.transaction_id == entry.transaction_id)
-        )
-        if award_id is None:
+        award = entry and (await session.execute(
+            select(PointsAward.id, PointsAward.household_id).where(PointsAward.transaction_id == entry.transaction_id)
+        )).first()
+        if award is None:
             raise not_found("积分记录", "entryId")
+        award_id = award.id
         village = await access.get_unit(session, viewer, entry.village_id, field="entryId")
         if not viewer.may(ADMIN_ROLES, village.path):
             raise Forbidden()
+        _not_their_own_household(viewer, award.household_id)
         transaction = await awards.reverse_award(
             session, village_id=entry.village_id, award_id=award_id, reason=input.reason,
             actor_user_id=viewer.user_id, now=ctx.now(), idempotency_key=input.idempotency_key,
@@ -550,6 +560,7 @@ async def review_claim(info: Info, input: ReviewClaimInput) -> PointsClaimPayloa
         village = await access.get_unit(session, viewer, claim.village_id, field="claimId")
         if not viewer.may(ADMIN_ROLES, village.path):
             raise Forbidden()
+        _not_their_own_household(viewer, claim.household_id)
         return await claims.review_claim(
             session, village_id=claim.village_id, claim_id=claim.id, approve=input.approve,
             reason=input.reason, reviewer_id=viewer.user_id, now=ctx.now(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 
 from models import StockMovement
@@ -240,3 +242,21 @@ async def test_a_store_clerk_sees_a_redemption_but_not_the_households_points(api
     assert (await api.data(listing, token=admin))["redemptions"]["edges"][0]["node"]["pickupCode"] is None
     deeper = "{ redemptions { edges { node { household { points { balance } members { relation } } } } } }"
     assert await api.error_code(deeper, token=api.token_for(clerk)) == "NOT_FOUND"
+
+
+async def test_an_admin_leaves_their_own_households_points_to_another_admin(api, session, settings):
+    from grid import appointments
+
+    v = await build_village(session, settings, "避村")
+    insider = v.resident_user  # lives in the last household, and now also runs the village
+    await appointments.appoint(session, v.village, insider, "village_admin", appointed_by=v.admin.id,
+                               now=datetime.now(UTC))
+    own, other = gid("Household", v.households[-1].id), gid("Household", v.households[0].id)
+    adjust = {"p": 100, "reason": "奖励", "key": "self-1"}
+    assert await api.error_code(ADJUST_POINTS, {**adjust, "h": own}, api.token_for(insider)) == "FORBIDDEN"
+    assert (await api.data(ADJUST_POINTS, {**adjust, "h": other, "key": "self-2"}, api.token_for(insider)))[
+        "adjustPoints"]["errors"] == []
+    claim = await _claim(api, v, 20)  # the insider's household claims ...
+    approve = {"input": {"claimId": claim, "approve": True}}
+    assert await api.error_code(REVIEW, approve, api.token_for(insider)) == "FORBIDDEN"  # ... not theirs to approve
+    assert (await api.data(REVIEW, approve, api.token_for(v.admin)))["reviewClaim"]["errors"] == []
