@@ -132,6 +132,8 @@ async def adjust_stock(
     await request.remember(session, item.id)
     if item.stock_available + delta < 0:
         raise RewardsError(RewardsErrorCode.OUT_OF_STOCK, f"可用库存只有{item.stock_available}", field="delta")
+    if item.stock_available + delta > MAX_STOCK:  # the shelf's ceiling, as for a new item
+        raise invalid(f"库存不超过{MAX_STOCK}（现有{item.stock_available}）", "delta")
     item.stock_available += delta
     session.add(
         StockMovement(

@@ -99,6 +99,8 @@ async def test_admin_adjustments_and_stock_are_idempotent_and_explained(api, ses
         assert received["adjustStock"]["item"]["stockAvailable"] == 11
     written_off = await api.data(ADJUST_STOCK, {"item": item_id, "delta": -12, "reason": "破损", "key": "s2"}, admin)
     assert written_off["adjustStock"]["errors"][0]["code"] == "OUT_OF_STOCK"
+    overfull = await api.data(ADJUST_STOCK, {"item": item_id, "delta": 1_000_000, "reason": "到货", "key": "s3"}, admin)
+    assert overfull["adjustStock"]["errors"][0]["code"] == "INVALID_INPUT"  # past the shelf's ceiling
     await assert_ledger_consistent(session)
 
 
