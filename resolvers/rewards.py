@@ -342,9 +342,11 @@ async def submit_claim(info: Info, input: SubmitClaimInput) -> PointsClaimPayloa
         return await claims.submit_claim(
             session, rule=rule, household_id=household_id, resident_id=resident_id,
             submitted_by=viewer.user_id, note=input.note, photo_urls=input.photo_urls, now=ctx.now(),
+            idempotency_key=input.idempotency_key,
         )
 
     row, errs = await in_transaction(info, action)
+    await _remember_refusal(info, errs)
     return PointsClaimPayload(claim=row and PointsClaim.from_row(row), errors=errors(errs))
 
 

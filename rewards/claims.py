@@ -17,12 +17,15 @@ from rewards.rules import current_version, is_active
 
 MAX_PHOTOS = 9
 REVIEW_CLAIM = "reviewClaim"
+SUBMIT_CLAIM = "submitClaim"
 
 
 async def submit_claim(
     session: AsyncSession, *, rule: EarningRule, household_id: int, resident_id: int | None,
-    submitted_by: int, note: str, photo_urls: list[str], now: datetime,
+    submitted_by: int, note: str, photo_urls: list[str], now: datetime, idempotency_key: str | None = None,
 ) -> PointsClaim:
+    """A pending claim. With a key, a retry returns the first claim instead of a second one
+    (approving both would pay twice)."""
     version = await current_version(session, rule.id)
     if version.trigger != "claim":
         raise invalid("该规则由系统自动计分，不能申报", "ruleId")
@@ -35,6 +38,11 @@ async def submit_claim(
         not url.startswith(("https://", "http://")) or len(url) > 500 for url in photo_urls
     ):
         raise invalid(f"照片最多{MAX_PHOTOS}张，须为http(s)链接", "photoUrls")
+    request = idempotency.keyed(submitted_by, SUBMIT_CLAIM, idempotency_key, optional=True,
+                                rule_id=rule.id, household_id=household_id, note=note, photo_urls=photo_urls)
+    earlier = await request.replay(session)
+    if earlier is not None:
+        return await session.get(PointsClaim, earlier.result_id)
     claim = PointsClaim(
         village_id=rule.village_id, rule_id=rule.id, household_id=household_id,
         resident_id=resident_id, submitted_by_id=submitted_by, note=note, photo_urls=photo_urls,
@@ -42,6 +50,7 @@ async def submit_claim(
     )
     session.add(claim)
     await session.flush()
+    await request.remember(session, claim.id)
     return claim
 
 

@@ -177,6 +177,9 @@ class SubmitClaimInput:
     household_id: relay.GlobalID | None = strawberry.field(
         default=None, description="A grid worker claiming for a household; residents omit it."
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Sent again on a retry of the same tap: the first claim is returned, not a second."
+    )
 
 
 @strawberry.input

@@ -262,3 +262,20 @@ async def test_an_admin_leaves_their_own_households_points_to_another_admin(api,
     approve = {"input": {"claimId": claim, "approve": True}}
     assert await api.error_code(REVIEW, approve, api.token_for(insider)) == "FORBIDDEN"  # ... not theirs to approve
     assert (await api.data(REVIEW, approve, api.token_for(v.admin)))["reviewClaim"]["errors"] == []
+
+
+async def test_a_retried_claim_with_its_key_is_the_first_claim(api, session, settings):
+    from models import PointsClaim
+
+    v = await build_village(session, settings, "申村")
+    rule = await api.data(CREATE_RULE, {"input": {"code": "yard", "name": "庭院整洁", "points": 5, "trigger": "CLAIM"}},
+                          api.token_for(v.admin))
+    submit = """mutation($i: SubmitClaimInput!) { submitClaim(input: $i) { claim { id } errors { code } } }"""
+    tap = {"ruleId": rule["createEarningRule"]["rule"]["id"], "note": "院子已清理", "idempotencyKey": "tap-1"}
+    first, retry = [(await api.data(submit, {"i": tap}, api.token_for(v.resident_user)))["submitClaim"]
+                    for _ in range(2)]
+    assert first["errors"] == [] and retry["claim"]["id"] == first["claim"]["id"]
+    other = await api.data(submit, {"i": {**tap, "note": "另一件事"}}, api.token_for(v.resident_user))
+    assert other["submitClaim"]["errors"] == [{"code": "IDEMPOTENCY_KEY_REUSED"}]
+    assert await session.scalar(select(func.count()).select_from(PointsClaim)
+                                .where(PointsClaim.household_id == v.households[-1].id)) == 1
