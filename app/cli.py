@@ -139,6 +139,7 @@ def rewards_sweep() -> None:
     typer.echo(
         f"expired {report.points_expired} points in {report.lots_expired} lots; "
         f"expired {report.redemptions_expired} unclaimed redemptions"
+        + (f"; {report.left_busy} busy, left for the next run" if report.left_busy else "")
     )
 
 

@@ -2,7 +2,8 @@
 
 Each lot and each redemption is handled in its own short transaction with the same locks
 as the service's, so the sweeper can run while the service runs, and running it twice
-does nothing the second time."""
+does nothing the second time. One whose lock is busy (a resident redeeming from that
+household just then) is left for the next run; the rest go on."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.errors import DomainError
+from app.errors import RETRYABLE_SQLSTATES, DomainError
 from models import PointsAccount, PointsLot, Redemption
 from models.rewards import OPEN_LOT
 from rewards import ledger
@@ -26,6 +28,11 @@ class SweepReport:
     lots_expired: int = 0
     points_expired: int = 0
     redemptions_expired: int = 0
+    left_busy: int = 0  # locked by a request just then: for the next run
+
+
+def _busy(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
 async def expire_lot(session: AsyncSession, lot_id: int, now: datetime) -> int:
@@ -77,6 +84,10 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], now: datetime, batch
             report.redemptions_expired += 1
         except DomainError:  # picked up or cancelled meanwhile: nothing to do
             pass
+        except DBAPIError as exc:
+            if not _busy(exc):
+                raise
+            report.left_busy += 1
     last_id = 0
     while True:
         async with sessions() as session:
@@ -91,8 +102,14 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], now: datetime, batch
         if due:
             last_id = due[-1]
         for lot_id in due:
-            async with sessions() as session, session.begin():
-                points = await expire_lot(session, lot_id, now)
+            try:
+                async with sessions() as session, session.begin():
+                    points = await expire_lot(session, lot_id, now)
+            except DBAPIError as exc:
+                if not _busy(exc):
+                    raise
+                report.left_busy += 1
+                continue
             if points:
                 report.lots_expired += 1
                 report.points_expired += points

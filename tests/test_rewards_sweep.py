@@ -58,6 +58,34 @@ async def test_sweep_expires_lots_and_redemptions_once(committed, engine, settin
         assert await check.violations(session) == {}
 
 
+async def test_a_lot_whose_household_is_busy_is_left_for_the_next_run(committed, engine, settings):
+    from app.database import create_engine
+
+    now = datetime.now(UTC)
+    v = await build_village(committed, settings, "忙村")
+    busy, free = v.households[0], v.households[1]
+    version = await rules.create_rule(
+        committed, v.village.id, "brief", rules.RuleTerms(name="短期", points=5, trigger="event",
+                                                          event_type="notice_read", validity_days=1),
+        v.admin.id, now,
+    )
+    for h in (busy, free):
+        await awards.award(committed, version, household_id=h.id, resident_id=None, source="b1",
+                           actor_user_id=None, now=now)
+    await committed.commit()
+    impatient = create_engine(settings.database_url, settings.model_copy(update={"db_lock_timeout_ms": 100}))
+    try:
+        async with create_sessionmaker(engine)() as holder:  # a request redeeming for that household just then
+            await holder.execute(select(PointsAccount.id).where(PointsAccount.household_id == busy.id).with_for_update())
+            report = await sweep(create_sessionmaker(impatient), now + timedelta(days=30))
+            await holder.rollback()
+        assert report.left_busy == 1 and report.lots_expired >= 1  # the other household's lot went
+        later = await sweep(create_sessionmaker(impatient), now + timedelta(days=30))
+        assert later.left_busy == 0 and later.points_expired == 5  # and the busy one's, next time
+    finally:
+        await impatient.dispose()
+
+
 def test_affairs_verify_command(database_url):
     env = {**os.environ, "DATABASE_URL": database_url}
     verified = subprocess.run([sys.executable, "-m", "app.cli", "affairs", "verify"], env=env,
