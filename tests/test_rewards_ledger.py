@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from models import PointsAccount, PointsEntry, PointsLot
-from rewards import accounts, awards, catalog, check, ledger, redemptions, rules
+from models import EarningRule, PointsAccount, PointsEntry, PointsLot
+from rewards import accounts, awards, catalog, check, claims, ledger, redemptions, rules
 from rewards.accounts import policy, set_budget
 from rewards.errors import RewardsError, RewardsErrorCode
 from tests.support import build_village, gid
@@ -231,3 +231,52 @@ async def test_without_a_budget_a_village_still_issues_no_more_than_the_api_can_
     query = "query($h: ID!) { household(id: $h) { points { balance } } }"
     assert await api.error_code(query, {"h": gid("Household", household.id)},
                                 api.token_for(v.admin)) == "INTERNAL_SERVER_ERROR"
+
+
+# Each invariant of `village rewards check`, broken on purpose: the check must name it.
+PLANTS = {
+    "cached balance equals the ledger": "UPDATE points_accounts SET balance = balance + 1 WHERE id = :account",
+    "lot remainder equals its entries": "UPDATE points_lots SET remaining = remaining - 1 WHERE id = :lot",
+    "village totals equal the ledger": "UPDATE points_village_totals SET points = points + 1 WHERE village_id = :village",
+    "lifetime earned equals credits kept": "UPDATE points_accounts SET lifetime_earned = lifetime_earned + 1 WHERE id = :account",
+    "stock on hand equals its movements": "UPDATE reward_items SET stock_available = stock_available + 1 WHERE id = :item",
+    "reserved stock equals its movements and open redemptions":
+        "UPDATE reward_items SET stock_reserved = stock_reserved + 1 WHERE id = :item",
+    "a redemption spends its price": "UPDATE redemptions SET points = points + 1 WHERE id = :redemption",
+    "a redemption's stock moves once to reserve and once to close":
+        "UPDATE redemptions SET status = 'picked_up', closed_at = now() WHERE id = :redemption",
+    "no lot is drawn after it expired":
+        "UPDATE points_lots SET expires_at = CAST(:drawn AS timestamptz) - interval '1 second' WHERE id = :lot",
+    "an approved claim has its award, and no other claim has one":
+        "UPDATE points_claims SET status = 'rejected' WHERE id = :claim",
+}
+
+
+async def test_the_check_names_each_invariant_a_row_breaks(session, settings):
+    v = await build_village(session, settings, "验账村")
+    now = datetime.now(UTC)
+    household = v.households[0]
+    claim_rule = await rules.create_rule(session, v.village.id, "yard", rules.RuleTerms(
+        name="庭院整洁", points=40, trigger="claim"), v.admin.id, now)
+    rule = await session.get(EarningRule, claim_rule.rule_id)
+    claim = await claims.submit_claim(session, rule=rule, household_id=household.id, resident_id=None,
+                                      submitted_by=v.admin.id, note="院子已清理", photo_urls=[], now=now)
+    await claims.review_claim(session, village_id=v.village.id, claim_id=claim.id, approve=True, reason=None,
+                              reviewer_id=v.admin.id, now=now)
+    item = await catalog.create_item(session, v.village.id, catalog.ItemTerms(name="盐", points_price=10),
+                                     5, v.admin.id, now)
+    redemption = await redemptions.redeem(
+        session, user_id=v.admin.id, village_id=v.village.id, household_id=household.id, resident_id=None,
+        item_id=item.id, quantity=1, idempotency_key="plant", now=now + timedelta(minutes=1),
+    )
+    account = await session.scalar(select(PointsAccount.id).where(PointsAccount.household_id == household.id))
+    lot = await session.scalar(select(PointsLot.id).where(PointsLot.account_id == account))
+    assert await check.violations(session) == {}
+    values = {"account": account, "lot": lot, "village": v.village.id, "item": item.id,
+              "redemption": redemption.id, "drawn": now + timedelta(minutes=1), "claim": claim.id}
+    for name, plant in PLANTS.items():
+        planted = await session.begin_nested()
+        await session.execute(text(plant), {k: v for k, v in values.items() if f":{k}" in plant})
+        found = await check.violations(session)
+        await planted.rollback()
+        assert name in found, (name, found)
