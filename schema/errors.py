@@ -25,11 +25,12 @@ def not_found(message: str = "记录不存在") -> GraphQLError:
 
 
 def _is_expected(error: GraphQLError) -> bool:
-    """Parse and validation errors (no original), and errors that bring their code. A value
-    the schema cannot represent (an Int past 32 bits) is graphql-core's own error, without
-    a code: a bug, masked like any other."""
+    """Errors of the document and its variables (no path: parse, validation, coercion),
+    and errors that bring their code. A field's value the schema cannot represent (an Int
+    past 32 bits) is graphql-core's own error, with a path and no code: a bug, masked."""
     original = error.original_error
-    return original is None or bool((getattr(original, "extensions", None) or {}).get("code"))
+    return (original is None or error.path is None
+            or bool((getattr(original, "extensions", None) or {}).get("code")))
 
 
 class MaskUnexpectedErrors(strawberry.extensions.MaskErrors):

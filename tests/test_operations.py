@@ -146,3 +146,12 @@ async def test_a_document_of_several_operations_must_name_the_one_to_run(api):
     assert unnamed.status_code == 400
     named = await api.http.post("/graphql", json={"query": document, "operationName": "A"})
     assert named.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize(("document", "variables"), [
+    ("query($id: ID!) { node(id: $id) { id } }", {"id": {"not": "an id"}}),
+    ("query($n: Int) { notices(first: $n) { edges { cursor } } }", {"n": "ten"}),
+    ("query($v: ID!) { node(id: $v) { id } }", {}),
+])
+async def test_bad_variables_are_the_clients_error_not_a_masked_bug(api, document, variables):
+    assert await api.error_code(document, variables) == "GRAPHQL_VALIDATION_FAILED"
