@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.households import update_household
 from jobs.errors import JobsError, JobsErrorCode, invalid, tags, text
-from models import Household, JobApplication, JobPosting, LabourProfile, ReturnReport
+from models import (
+    Household,
+    HouseholdLivingStatus,
+    JobApplication,
+    JobPosting,
+    LabourProfile,
+    ReturnReport,
+)
 from models.jobs import LABOUR_STATUSES, RETURN_PLANS
 from rewards.awards import award_for_event
 from rewards.periods import CHINA
@@ -48,10 +55,11 @@ async def save_profile(
         wanted_categories=tags(terms.wanted_categories, "wantedCategories"),
         available_from=terms.available_from, updated_at=now,
     )
-    await session.execute(
-        insert(LabourProfile).values(resident_id=resident_id, **values)
-        .on_conflict_do_update(index_elements=["resident_id"], set_=values)
-    )
+    stmt = insert(LabourProfile).values(resident_id=resident_id, status_since=now, **values)
+    await session.execute(stmt.on_conflict_do_update(index_elements=["resident_id"], set_={
+        **values,
+        "status_since": case((LabourProfile.status == stmt.excluded.status, LabourProfile.status_since), else_=now),
+    }))
     return await session.get(LabourProfile, resident_id, populate_existing=True)
 
 
@@ -117,6 +125,31 @@ async def move_application(
     return application
 
 
+async def _away_since(
+    session: AsyncSession, household: Household, resident_id: int, returned_on: date, now: datetime
+):
+    """Since when the resident was recorded away around their return: their household
+    working away at some moment from the day they came home until now (the latest such
+    living-status period: a member who reported first has already ended it), or their own
+    profile saying so (since its status last changed). None if neither. The household's
+    row is held meanwhile, so members reporting at once see each other's report."""
+    await session.execute(select(Household.id).where(Household.id == household.id).with_for_update())
+    day_began = datetime.combine(returned_on, time.min, CHINA)
+    household_period = await session.scalar(
+        select(func.max(HouseholdLivingStatus.valid_from)).where(
+            HouseholdLivingStatus.household_id == household.id, HouseholdLivingStatus.living_status == "working_away",
+            HouseholdLivingStatus.valid_from <= now,
+            or_(HouseholdLivingStatus.valid_to.is_(None), HouseholdLivingStatus.valid_to > day_began),
+        )
+    )
+    profile_since = await session.scalar(
+        select(LabourProfile.status_since).where(
+            LabourProfile.resident_id == resident_id, LabourProfile.status == "working_away")
+    )
+    known = [t for t in (household_period, profile_since) if t is not None]
+    return min(known) if known else None
+
+
 async def report_return(
     session: AsyncSession, *, resident_id: int, household: Household, user_id: int,
     from_place: str, returned_on: date, plan: str, now: datetime,
@@ -131,18 +164,12 @@ async def report_return(
     if not today - timedelta(days=RETURN_REPORT_DAYS) <= returned_on <= today:
         raise invalid(f"返乡日期须在最近{RETURN_REPORT_DAYS}天内", "returnedOn")
     from_place = text(from_place, "fromPlace", 100)
-    # the household's row is held: members reporting at once see each other's return
-    household_away = await session.scalar(
-        select(Household.living_status == "working_away").where(Household.id == household.id).with_for_update()
+    away_since = await _away_since(session, household, resident_id, returned_on, now)
+    last_report = await session.scalar(
+        select(func.max(ReturnReport.created_at)).where(ReturnReport.resident_id == resident_id)
     )
-    # the profile counts if it said "away" after the resident's last report: one reward per time away
-    last_report = select(func.max(ReturnReport.created_at)).where(ReturnReport.resident_id == resident_id)
-    profile_away = await session.scalar(
-        select(LabourProfile.status == "working_away").where(
-            LabourProfile.resident_id == resident_id,
-            func.coalesce(LabourProfile.updated_at > last_report.scalar_subquery(), True),
-        )
-    )
+    # one reward per time away: none if this resident already reported since it began
+    rewarded = away_since is not None and (last_report is None or last_report < away_since)
     # The report first: of two taps at once, one inserts and the other finds it.
     created = await session.execute(
         insert(ReturnReport)
@@ -158,7 +185,7 @@ async def report_return(
         )
         return existing, False
     report = await session.get(ReturnReport, report_id)
-    if household_away or profile_away:
+    if rewarded:
         outcomes = await award_for_event(
             session, village_id=household.village_id, event_type=RETURN_EVENT, household_id=household.id,
             resident_id=resident_id, source=f"return:{resident_id}:{returned_on.isoformat()}",
@@ -166,6 +193,7 @@ async def report_return(
         )
         report.points_awarded = sum(o.points for o in outcomes)
         await session.flush()
+    await session.refresh(household)  # as held: another member's report may have moved it
     await update_household(session, household, living_status="at_home", now=now)
     status = {"look_for_work": "looking", "start_business": "working_locally"}.get(plan)
     if status is not None:  # staying or a short visit leaves the profile as it is

@@ -98,6 +98,7 @@ class LabourProfile(Base):
     wanted_categories: Mapped[list[str]] = mapped_column(ARRAY(String(50)), server_default="{}")
     available_from: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime]
+    status_since: Mapped[datetime]  # when `status` last changed
 
 
 class JobApplication(Base):

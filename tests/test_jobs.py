@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from grid import appointments
+from grid.households import update_household
 from models import Household, JobPosting, LabourProfile, PointsAward
 from rewards import check, rules
 from tests.support import build_village, gid
@@ -125,8 +126,7 @@ async def test_a_return_report_awards_once_and_brings_the_household_home(api, se
     await rules.create_rule(session, v.village.id, "return", rules.RuleTerms(
         name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
     household = v.households[-1]
-    household.living_status = "working_away"
-    await session.flush()
+    await update_household(session, household, living_status="working_away", now=datetime.now(UTC))
     report = {"i": {"fromPlace": "广东东莞", "returnedOn": (date.today() - timedelta(days=1)).isoformat(),
                     "plan": "LOOK_FOR_WORK"}}
     first = (await api.data(RETURN, report, api.token_for(v.resident_user)))["reportReturn"]
@@ -166,9 +166,9 @@ async def test_only_a_return_from_away_earns_points_and_only_a_recent_one_is_tak
         (date.today() - timedelta(days=1)).isoformat()]
     # early morning in China is still the UTC day before: "today" is China's
     household = await session.get(Household, v.households[-1].id)
-    household.living_status = "working_away"
-    await session.flush()
     china_day = date.today() + timedelta(days=30)  # a clock ahead of the rows made today
+    await update_household(session, household, living_status="working_away",
+                           now=datetime.combine(china_day - timedelta(days=5), datetime.min.time(), UTC))
     morning = datetime.combine(china_day, datetime.min.time(), UTC) - timedelta(minutes=30)  # 07:30 in China
     made, new = await report_return(
         session, resident_id=v.residents[-1].id, household=household, user_id=v.resident_user.id,
@@ -269,5 +269,23 @@ async def test_a_profile_away_earns_once_per_time_away(api, session, settings):
 
     assert await report(5) == 10
     assert await report(4) == 0  # the same time away, reported again under another date
+    await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_away", skills=["驾驶"]),
+                       datetime.now(UTC))
+    assert await report(3) == 0  # editing the profile is not leaving again
+    await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_locally"), datetime.now(UTC))
     await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_away"), datetime.now(UTC))
-    assert await report(1) == 10  # gone again (the profile says so since), and back
+    assert await report(1) == 10  # gone again (the status changed back to away since), and back
+
+
+async def test_members_of_a_household_away_coming_home_together_each_earn(api, session, settings):
+    v = await build_village(session, settings, "同归村")
+    await rules.create_rule(session, v.village.id, "return", rules.RuleTerms(
+        name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
+    await update_household(session, v.households[-1], living_status="working_away", now=datetime.now(UTC))
+    spouse = await appointments.user_for_resident(session, v.residents[-2])
+    tap = {"i": {"fromPlace": "广州", "plan": "STAY", "returnedOn": date.today().isoformat()}}
+    for user in (v.resident_user, spouse):  # the first report brings the household home; the second still counts
+        done = await api.data(RETURN, tap, api.token_for(user))
+        assert done["reportReturn"]["report"]["pointsAwarded"] == 10
+    again = {"i": {**tap["i"], "returnedOn": (date.today() - timedelta(days=1)).isoformat()}}
+    assert (await api.data(RETURN, again, api.token_for(spouse)))["reportReturn"]["report"]["pointsAwarded"] == 0
