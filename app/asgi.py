@@ -119,13 +119,23 @@ MAX_BODY_BYTES = 1_000_000
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-@lru_cache(maxsize=512)
 def _operations_in(query: str, max_tokens: int) -> int:
+    # clients repeat their documents, so counts are cached; not past a size no real one
+    # reaches, so that hostile bodies cannot fill the cache with megabytes each
+    if len(query) > 20_000:
+        return _count_operations(query, max_tokens)
+    return _cached_count_operations(query, max_tokens)
+
+
+def _count_operations(query: str, max_tokens: int) -> int:
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return 0  # strawberry reports it, with its own limits
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
+_cached_count_operations = lru_cache(maxsize=512)(_count_operations)
 
 
 def _encodable(parsed: object) -> bool:

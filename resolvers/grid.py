@@ -249,17 +249,35 @@ def _resident_payload(result, errs) -> ResidentPayload:
     return ResidentPayload(resident=Resident.from_row(row, path, membership), errors=[])
 
 
-async def _serves_beyond(session: AsyncSession, viewer: Viewer, user_id: int) -> bool:
-    """Whether the user holds a post this admin does not manage (a town admin living in
-    the village, say): their account, and so their login phone, is not this admin's."""
-    posts = (
+async def _current_posts(session: AsyncSession, user_id: int) -> list[tuple[str, str]]:
+    return (
         await session.execute(
-            select(OrgUnitRow.path)
+            select(OrgUnitRow.path, AppointmentRow.role)
             .join(AppointmentRow, AppointmentRow.unit_id == OrgUnitRow.id)
             .where(AppointmentRow.user_id == user_id, AppointmentRow.valid_to.is_(None))
         )
-    ).scalars().all()
-    return not all(viewer.may(ADMIN_ROLES, path) for path in posts)
+    ).all()
+
+
+async def _serves_beyond(session: AsyncSession, viewer: Viewer, user_id: int) -> bool:
+    """Whether the user holds a post this admin does not manage: they are not this admin's
+    to appoint by phone."""
+    return not all(viewer.may(ADMIN_ROLES, path) for path, _ in await _current_posts(session, user_id))
+
+
+async def _login_beyond(session: AsyncSession, viewer: Viewer, user_id: int) -> bool:
+    """Whether the user's login (their phone) is not this admin's to move: they hold a
+    post the admin does not manage (a town admin living in the village), or an admin post
+    beside the admin's own (a fellow village admin)."""
+    return not all(
+        viewer.may(ADMIN_ROLES, path) and (role not in ADMIN_ROLES or _above(viewer, path))
+        for path, role in await _current_posts(session, user_id)
+    )
+
+
+def _above(viewer: Viewer, path: str) -> bool:
+    """An admin grant of the viewer's strictly above `path`."""
+    return any(g.role in ADMIN_ROLES and g.unit_path != path and path.startswith(g.unit_path) for g in viewer.grants)
 
 
 async def update_resident(info: Info, input: UpdateResidentInput) -> ResidentPayload:
@@ -272,8 +290,8 @@ async def update_resident(info: Info, input: UpdateResidentInput) -> ResidentPay
         )
         if input.phone is not None and normalize_phone(input.phone) != row.phone:  # the login moves with it
             user_id = await session.scalar(select(UserRow.id).where(UserRow.resident_id == row.id))
-            if user_id is not None and await _serves_beyond(session, viewer, user_id):
-                raise Forbidden("该居民在您的管辖范围之外任职，其手机号须由上级管理员修改")
+            if user_id not in (None, viewer.user_id) and await _login_beyond(session, viewer, user_id):
+                raise Forbidden("该居民在您的管辖范围之外任职或同为管理员，其手机号须由上级管理员修改")
         await residents.update_resident(
             session, ctx.services.vault, row, name=input.name,
             gender=input.gender.value if input.gender else None, phone=input.phone,

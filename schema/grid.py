@@ -433,9 +433,10 @@ class Appointment(relay.Node):
             raw_note=row.note, unit_id=row.unit_id, user_id=row.user_id, unit_path=unit_path,
         )
 
-    @strawberry.field(description="The appointing admin's note: for staff over the unit.")
+    @strawberry.field(description="The appointing admin's note: for staff over the unit, and the appointee.")
     def note(self, info: Info) -> str | None:
-        return self.raw_note if info.context.loaded_viewer.may(GRID_ROLES, self.unit_path) else None
+        viewer = info.context.loaded_viewer
+        return self.raw_note if viewer.user_id == self.user_id or viewer.may(GRID_ROLES, self.unit_path) else None
 
     @strawberry.field(description="In force now.")
     def active(self, info: Info) -> bool:

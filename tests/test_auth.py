@@ -296,3 +296,15 @@ async def test_a_village_admin_cannot_move_the_login_of_someone_serving_above_th
     moved = await api.data(update_phone, {"i": {"id": gid("Resident", resident.id), "phone": "13912345678"}},
                            api.token_for(official))
     assert moved["updateResident"]["resident"]["phone"] == "13912345678"
+
+
+async def test_a_village_admin_cannot_move_a_fellow_admins_login(api, session, settings):
+    v = await build_village(session, settings, "同僚村")
+    fellow = await appointments.user_for_resident(session, v.residents[2])
+    await appointments.appoint(session, v.village, fellow, "village_admin", appointed_by=None, now=datetime.now(UTC))
+    update_phone = """mutation($i: UpdateResidentInput!) { updateResident(input: $i) { resident { phone } errors { code } } }"""
+    assert await api.error_code(update_phone, {"i": {"id": gid("Resident", v.residents[2].id), "phone": "13912345670"}},
+                                api.token_for(v.admin)) == "FORBIDDEN"
+    own = await api.data(update_phone, {"i": {"id": gid("Resident", v.residents[2].id), "phone": "13912345670"}},
+                         api.token_for(fellow))  # their own phone is theirs to change
+    assert own["updateResident"]["resident"]["phone"] == "13912345670"
