@@ -18,6 +18,9 @@ _DUPLICATE_NUMBER = GridError(GridErrorCode.DUPLICATE, "本村已有该户号", 
 
 
 async def _require_leaf(session: AsyncSession, unit: OrgUnit, field: str = "unitId") -> None:
+    # the village's levels hold still until the household is placed (a level added below
+    # the leaf meanwhile would leave it above the last level); `set_village_levels` waits too
+    await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.village_id).with_for_update(read=True))
     if unit.kind != "unit" or unit.level != await leaf_level(session, unit.village_id):
         raise GridError(
             GridErrorCode.NOT_A_LEAF_UNIT, "户只能挂在本村最末一级（如邻）下", field=field

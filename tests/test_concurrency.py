@@ -12,7 +12,7 @@ from app.database import create_sessionmaker
 from grid import appointments
 from household_links import links
 from household_links.errors import LinkError, LinkErrorCode
-from models import Appointment, AuthFailure
+from models import Appointment, AuthFailure, OrgUnit
 from tests.links_support import party_member
 from tests.support import build_village, gid, until_waiting
 
@@ -191,3 +191,33 @@ async def test_a_members_two_posts_ending_at_once_end_their_links(committed, set
         await ending.commit()
     await other
     await _assert_unlinked(sessions, v)
+
+
+async def test_a_level_added_while_a_household_is_placed_waits_or_refuses_it(committed, settings):
+    from grid import households, units
+    from grid.errors import GridError, GridErrorCode
+
+    town = await units.create_town(committed, "并层镇")
+    village = await units.create_village(committed, town, "并层村")
+    area = await units.create_unit(committed, village, "东片")
+    group = await units.create_unit(committed, area, "一组")
+    hood = await units.create_unit(committed, group, "第1邻")
+    await committed.commit()
+    sessions = create_sessionmaker(committed.bind)
+    async with sessions() as relevelling:  # a fourth level below 邻, while nobody lives in the village yet
+        await units.set_village_levels(relevelling, await relevelling.get(OrgUnit, village.id),
+                                       [*units.DEFAULT_LEVELS, units.LevelSpec("grid", "格", "格长")])
+        backend = asyncio.get_running_loop().create_future()
+
+        async def place() -> None:
+            async with sessions() as placing:
+                backend.set_result(await placing.scalar(text("SELECT pg_backend_pid()")))
+                await households.create_household(placing, await placing.get(OrgUnit, hood.id), "并层-001", "1号")
+                await placing.commit()
+
+        placing = asyncio.create_task(place())
+        await until_waiting(committed.bind, placing, backend)
+        await relevelling.commit()
+    with pytest.raises(GridError) as refused:  # 邻 is no longer the last level
+        await placing
+    assert refused.value.code is GridErrorCode.NOT_A_LEAF_UNIT
