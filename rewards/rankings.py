@@ -18,7 +18,9 @@ async def compute(
     session: AsyncSession, village_id: int, kind: str, start: datetime, end: datetime,
     limit: int = MAX_ROWS,
 ) -> list[dict]:
-    """[{rank, household_id, number, points}] — points earned (red) or deducted (black)."""
+    """[{rank, household_id, number, points}] — points earned (red) or deducted (black).
+    Equal points share a rank (1, 2, 2, 4); households tied at the last rank shown are all
+    shown, so the cut never depends on which was registered first."""
     if kind == "red":
         points = func.sum(PointsAward.points)
         condition = PointsAward.points > 0
@@ -29,22 +31,25 @@ async def compute(
     else:
         points = -func.sum(PointsAward.points)
         condition = PointsAward.points < 0
+    ranked = (
+        select(PointsAward.household_id, Household.number, points.label("points"),
+               func.rank().over(order_by=points.desc()).label("rank"))
+        .join(Household, Household.id == PointsAward.household_id)
+        .where(
+            PointsAward.village_id == village_id, condition,
+            PointsAward.created_at >= start, PointsAward.created_at < end,
+        )
+        .group_by(PointsAward.household_id, Household.number)
+        .subquery()
+    )
     rows = (
         await session.execute(
-            select(PointsAward.household_id, Household.number, points.label("points"))
-            .join(Household, Household.id == PointsAward.household_id)
-            .where(
-                PointsAward.village_id == village_id, condition,
-                PointsAward.created_at >= start, PointsAward.created_at < end,
-            )
-            .group_by(PointsAward.household_id, Household.number)
-            .order_by(points.desc(), PointsAward.household_id)
-            .limit(limit)
+            select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.rank, ranked.c.number)
         )
     ).all()
     return [
-        {"rank": i, "household_id": r.household_id, "number": r.number, "points": int(r.points)}
-        for i, r in enumerate(rows, start=1)
+        {"rank": r.rank, "household_id": r.household_id, "number": r.number, "points": int(r.points)}
+        for r in rows
     ]
 
 

@@ -280,3 +280,21 @@ async def test_the_check_names_each_invariant_a_row_breaks(session, settings):
         found = await check.violations(session)
         await planted.rollback()
         assert name in found, (name, found)
+
+
+async def test_rankings_share_ranks_on_equal_points_and_keep_ties_at_the_cut(session, settings):
+    from rewards import rankings
+
+    v = await build_village(session, settings, "榜村")
+    now = datetime.now(UTC)
+    version = await rules.create_rule(session, v.village.id, "deed", rules.RuleTerms(
+        name="好人好事", points=10, trigger="event", event_type="notice_read"), v.admin.id, now)
+    for household, times in zip(v.households, (3, 2, 2, 1), strict=True):
+        for n in range(times):
+            await awards.award(session, version, household_id=household.id, resident_id=None, source=f"d{n}",
+                               actor_user_id=None, now=now)
+    start, end = now - timedelta(hours=1), now + timedelta(hours=1)
+    full = await rankings.compute(session, v.village.id, "red", start, end)
+    assert [(r["rank"], r["points"]) for r in full] == [(1, 30), (2, 20), (2, 20), (4, 10)]
+    cut = await rankings.compute(session, v.village.id, "red", start, end, limit=2)
+    assert [r["rank"] for r in cut] == [1, 2, 2]  # both households at rank 2 stay on the list
