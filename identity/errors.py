@@ -19,6 +19,7 @@ class AuthErrorCode(enum.Enum):
     WECHAT_ALREADY_BOUND = "WECHAT_ALREADY_BOUND"
     WECHAT_UNAVAILABLE = "WECHAT_UNAVAILABLE"
     SMS_UNAVAILABLE = "SMS_UNAVAILABLE"
+    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"  # an admin with a password logs in with it
 
 
 class AuthError(DomainError):

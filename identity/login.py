@@ -18,8 +18,9 @@ from identity.login_codes import (
 )
 from identity.passwords import verify_password
 from identity.tokens import TokenPair, issue_token_pair
+from identity.viewer import ADMIN_ROLES
 from identity.wechat import WeChatClient
-from models import User
+from models import Appointment, User, in_force
 from models.grid import HouseholdMembership, Resident
 
 
@@ -28,6 +29,12 @@ async def login_with_phone_code(
 ) -> TokenPair:
     phone = await consume_login_code(session, phone, code, settings, now)
     user = await user_for_phone(session, phone)
+    if user.password_hash is not None and await session.scalar(
+        select(Appointment.id).where(
+            Appointment.user_id == user.id, Appointment.role.in_(ADMIN_ROLES), in_force(Appointment, now)
+        ).limit(1)
+    ):  # an admin sees full ID numbers: a text message alone (a swapped SIM) must not open that
+        raise AuthError(AuthErrorCode.PASSWORD_REQUIRED, "管理员请用密码登录")
     return await _start_session(session, user, settings, now)
 
 

@@ -308,3 +308,13 @@ async def test_a_village_admin_cannot_move_a_fellow_admins_login(api, session, s
     own = await api.data(update_phone, {"i": {"id": gid("Resident", v.residents[2].id), "phone": "13912345670"}},
                          api.token_for(fellow))  # their own phone is theirs to change
     assert own["updateResident"]["resident"]["phone"] == "13912345670"
+
+
+async def test_an_admin_with_a_password_logs_in_with_it_not_by_text_message(api, session, settings, sms):
+    v = await build_village(session, settings, "密村")
+    await api.data(REQUEST_CODE, {"phone": v.admin.phone})
+    by_code = await api.data(LOGIN, {"phone": v.admin.phone, "code": sms.last_code(v.admin.phone)})
+    assert by_code["loginWithCode"]["errors"][0]["code"] == "PASSWORD_REQUIRED"
+    by_password = await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"})
+    assert by_password["loginWithPassword"]["errors"] == []
+    assert await _login_by_code(api, sms, v.residents[2].phone)  # residents are as before
