@@ -29,13 +29,19 @@ async def login_with_phone_code(
 ) -> TokenPair:
     phone = await consume_login_code(session, phone, code, settings, now)
     user = await user_for_phone(session, phone)
+    await _refuse_text_message_alone(session, user, now)
+    return await _start_session(session, user, settings, now)
+
+
+async def _refuse_text_message_alone(session: AsyncSession, user: User, now: datetime) -> None:
+    """An admin with a password logs in with it: admins see full ID numbers, and a text
+    message alone (a swapped SIM) must not open that, nor bind a WeChat to them."""
     if user.password_hash is not None and await session.scalar(
         select(Appointment.id).where(
             Appointment.user_id == user.id, Appointment.role.in_(ADMIN_ROLES), in_force(Appointment, now)
         ).limit(1)
-    ):  # an admin sees full ID numbers: a text message alone (a swapped SIM) must not open that
+    ):
         raise AuthError(AuthErrorCode.PASSWORD_REQUIRED, "管理员请用密码登录")
-    return await _start_session(session, user, settings, now)
 
 
 async def login_with_password(
@@ -73,6 +79,7 @@ async def login_with_wechat(
             raise AuthError(AuthErrorCode.WECHAT_NOT_BOUND, "首次微信登录，请验证手机号以绑定账号")
         phone = await consume_login_code(session, bind_phone, bind_code, settings, now)
         user = await user_for_phone(session, phone)
+        await _refuse_text_message_alone(session, user, now)
         if user.wechat_openid is not None:
             # the code is used up all the same: it was proven, and must not be tried again
             raise AuthError(

@@ -138,7 +138,7 @@ async def _away_since(
     household_period = await session.scalar(
         select(func.max(HouseholdLivingStatus.valid_from)).where(
             HouseholdLivingStatus.household_id == household.id, HouseholdLivingStatus.living_status == "working_away",
-            HouseholdLivingStatus.valid_from <= now,
+            HouseholdLivingStatus.valid_from < datetime.combine(returned_on + timedelta(days=1), time.min, CHINA),
             or_(HouseholdLivingStatus.valid_to.is_(None), HouseholdLivingStatus.valid_to > day_began),
         )
     )
@@ -147,7 +147,7 @@ async def _away_since(
             LabourProfile.resident_id == resident_id, LabourProfile.status == "working_away")
     )
     known = [t for t in (household_period, profile_since) if t is not None]
-    return min(known) if known else None
+    return max(known) if known else None  # the latest: a time away that began after the last report counts
 
 
 async def report_return(

@@ -10,6 +10,7 @@ from grid import appointments
 from grid.households import update_household
 from models import Household, JobPosting, LabourProfile, PointsAward
 from rewards import check, rules
+from rewards.periods import CHINA
 from tests.support import build_village, gid
 from tests.test_tenancy import mutations_of
 
@@ -20,6 +21,10 @@ APPLY = """mutation($p: ID!) { applyForJob(input: {postingId: $p}) { application
 MOVE = """mutation($a: ID!, $s: ApplicationStatus!) { moveJobApplication(input: {applicationId: $a, status: $s}) {
   application { status } errors { code } } }"""
 RETURN = """mutation($i: ReportReturnInput!) { reportReturn(input: $i) { report { id pointsAwarded } alreadyReported errors { code } } }"""
+
+
+def _china_today() -> date:
+    return datetime.now(CHINA).date()
 
 
 async def _employer(api, scope, token, name="青山茶叶合作社"):
@@ -127,7 +132,7 @@ async def test_a_return_report_awards_once_and_brings_the_household_home(api, se
         name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
     household = v.households[-1]
     await update_household(session, household, living_status="working_away", now=datetime.now(UTC))
-    report = {"i": {"fromPlace": "广东东莞", "returnedOn": (date.today() - timedelta(days=1)).isoformat(),
+    report = {"i": {"fromPlace": "广东东莞", "returnedOn": _china_today().isoformat(),
                     "plan": "LOOK_FOR_WORK"}}
     first = (await api.data(RETURN, report, api.token_for(v.resident_user)))["reportReturn"]
     second = (await api.data(RETURN, report, api.token_for(v.resident_user)))["reportReturn"]
@@ -283,9 +288,29 @@ async def test_members_of_a_household_away_coming_home_together_each_earn(api, s
         name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
     await update_household(session, v.households[-1], living_status="working_away", now=datetime.now(UTC))
     spouse = await appointments.user_for_resident(session, v.residents[-2])
-    tap = {"i": {"fromPlace": "广州", "plan": "STAY", "returnedOn": date.today().isoformat()}}
+    tap = {"i": {"fromPlace": "广州", "plan": "STAY", "returnedOn": _china_today().isoformat()}}
     for user in (v.resident_user, spouse):  # the first report brings the household home; the second still counts
         done = await api.data(RETURN, tap, api.token_for(user))
         assert done["reportReturn"]["report"]["pointsAwarded"] == 10
-    again = {"i": {**tap["i"], "returnedOn": (date.today() - timedelta(days=1)).isoformat()}}
+    again = {"i": {**tap["i"], "returnedOn": (_china_today() - timedelta(days=1)).isoformat()}}
     assert (await api.data(RETURN, again, api.token_for(spouse)))["reportReturn"]["report"]["pointsAwarded"] == 0
+
+
+async def test_a_new_time_away_counts_even_beside_an_old_away_profile(api, session, settings):
+    from jobs.people import ProfileTerms, save_profile
+
+    v = await build_village(session, settings, "又离村")
+    await rules.create_rule(session, v.village.id, "return", rules.RuleTerms(
+        name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
+    await save_profile(session, v.residents[-1].id, v.village.id, ProfileTerms(status="working_away"),
+                       datetime.now(UTC) - timedelta(days=20))
+    token = api.token_for(v.resident_user)
+
+    async def report(day: date) -> int:
+        done = await api.data(RETURN, {"i": {"fromPlace": "长沙", "plan": "STAY", "returnedOn": day.isoformat()}}, token)
+        return done["reportReturn"]["report"]["pointsAwarded"]
+
+    assert await report(_china_today() - timedelta(days=10)) == 10  # the profile's time away
+    # later the whole household goes away and comes back: a new time away, though the profile never changed
+    await update_household(session, v.households[-1], living_status="working_away", now=datetime.now(UTC))
+    assert await report(_china_today()) == 10

@@ -108,3 +108,14 @@ async def test_bad_codes_and_an_unavailable_wechat_are_coded_errors(wechat_api):
                        "log_level": "warning"}]  # and not the URL, which holds the app secret
     odd = await wechat_api.data(WECHAT, {"code": "odd"})
     assert odd["loginWithWechat"]["errors"] == [{"code": "WECHAT_UNAVAILABLE", "field": None}]
+
+
+async def test_a_text_message_alone_does_not_bind_a_wechat_to_an_admin(wechat_api, session, settings, sms):
+    v = await build_village(session, settings, "微管村")  # the admin has a password
+    await wechat_api.data("mutation($p: String!) { requestLoginCode(input: {phone: $p}) { sent } }",
+                          {"p": v.admin.phone})
+    bound = await wechat_api.data(
+        WECHAT, {"code": "wx-mallory", "phone": v.admin.phone, "smsCode": sms.last_code(v.admin.phone)})
+    assert bound["loginWithWechat"]["errors"] == [{"code": "PASSWORD_REQUIRED", "field": None}]
+    assert (await wechat_api.data(WECHAT, {"code": "wx-mallory"}))["loginWithWechat"]["errors"][0]["code"] == \
+        "WECHAT_NOT_BOUND"
