@@ -20,6 +20,7 @@ class AuthErrorCode(enum.Enum):
     WECHAT_UNAVAILABLE = "WECHAT_UNAVAILABLE"
     SMS_UNAVAILABLE = "SMS_UNAVAILABLE"
     PASSWORD_REQUIRED = "PASSWORD_REQUIRED"  # an admin with a password logs in with it
+    INVALID_PASSWORD = "INVALID_PASSWORD"  # a new password of the wrong length
 
 
 class AuthError(DomainError):

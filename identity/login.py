@@ -16,7 +16,12 @@ from identity.login_codes import (
     record_failure,
     require_phone,
 )
-from identity.passwords import verify_password
+from identity.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    verify_password,
+)
 from identity.tokens import TokenPair, issue_token_pair
 from identity.viewer import ADMIN_ROLES
 from identity.wechat import WeChatClient
@@ -119,3 +124,25 @@ async def _start_session(
         raise AuthError(AuthErrorCode.ACCOUNT_DISABLED, "账号已停用")
     user.last_login_at = now
     return await issue_token_pair(session, user.id, settings, now)
+
+
+async def set_password(
+    session: AsyncSession, user_id: int, current: str | None, new: str, settings: Settings, now: datetime
+) -> None:
+    """Set or change the viewer's own password. Changing one needs the current one (a wrong
+    one counts toward the phone's password lockout); the first needs only the session."""
+    user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
+    if not MIN_PASSWORD_LENGTH <= len(new or "") <= MAX_PASSWORD_LENGTH:
+        raise AuthError(AuthErrorCode.INVALID_PASSWORD,
+                        f"密码为{MIN_PASSWORD_LENGTH}到{MAX_PASSWORD_LENGTH}个字符", field="newPassword")
+    if user.password_hash is not None:
+        if user.phone is not None:
+            await lock_phone(session, user.phone)
+            await raise_if_locked(session, user.phone, "password", settings, now)
+        if not verify_password(user.password_hash, current or ""):
+            refusal = AuthError(AuthErrorCode.INVALID_CREDENTIALS, "当前密码不正确", field="currentPassword")
+            if user.phone is None:
+                raise refusal
+            raise await record_failure(session, user.phone, "password", settings, now, refusal)
+    user.password_hash = hash_password(new)
+    await session.flush()

@@ -22,6 +22,8 @@ from schema.identity import (
     RefreshTokenInput,
     RequestLoginCodeInput,
     RequestLoginCodePayload,
+    SetPasswordInput,
+    SetPasswordPayload,
 )
 
 log = structlog.get_logger(__name__)
@@ -102,3 +104,16 @@ async def logout(info: Info, input: RefreshTokenInput) -> LogoutPayload:
         info, lambda session: tokens.revoke_refresh_token(session, input.refresh_token, ctx.now())
     )
     return LogoutPayload(ok=bool(ok), errors=errors(errs))
+
+
+async def set_password(info: Info, input: SetPasswordInput) -> SetPasswordPayload:
+    ctx = info.context
+    viewer = await ctx.require_viewer()
+
+    async def action(session: AsyncSession):
+        await login.set_password(session, viewer.user_id, input.current_password, input.new_password,
+                                 ctx.settings, ctx.now())
+        return True
+
+    ok, errs = await in_transaction(info, action)
+    return SetPasswordPayload(ok=bool(ok), errors=errors(errs))

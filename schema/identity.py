@@ -136,3 +136,15 @@ class LoginPayload:
 class LogoutPayload:
     ok: bool
     errors: list[AuthError]
+
+
+@strawberry.input
+class SetPasswordInput:
+    new_password: str = strawberry.field(description="8 to 128 characters.")
+    current_password: str | None = strawberry.field(default=None, description="Needed to change one already set.")
+
+
+@strawberry.type
+class SetPasswordPayload:
+    ok: bool
+    errors: list[AuthError]

@@ -131,6 +131,9 @@ class Mutation:
     logout = strawberry.mutation(
         resolver=identity.logout, description="Revoke a refresh token and every token rotated from it."
     )
+    set_password = strawberry.mutation(
+        resolver=identity.set_password, description="Set or change your own password (for `loginWithPassword`)."
+    )
 
     create_village = strawberry.mutation(resolver=grid.create_village)
     set_village_levels = strawberry.mutation(resolver=grid.set_village_levels)

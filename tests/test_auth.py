@@ -318,3 +318,29 @@ async def test_an_admin_with_a_password_logs_in_with_it_not_by_text_message(api,
     by_password = await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"})
     assert by_password["loginWithPassword"]["errors"] == []
     assert await _login_by_code(api, sms, v.residents[2].phone)  # residents are as before
+
+
+async def test_staff_set_and_change_their_own_password(api, session, settings, sms):
+    v = await build_village(session, settings, "设密村")
+    clerk_phone = "15500000009"
+    from tests.rewards_support import store_clerk
+
+    clerk = await store_clerk(session, v, clerk_phone)  # appointed by phone: no password yet
+    token = api.token_for(clerk)
+    set_password = """mutation($i: SetPasswordInput!) { setPassword(input: $i) { ok errors { code field } } }"""
+    short = await api.data(set_password, {"i": {"newPassword": "short"}}, token)
+    assert short["setPassword"] == {"ok": False, "errors": [{"code": "INVALID_PASSWORD", "field": "newPassword"}]}
+    first = await api.data(set_password, {"i": {"newPassword": "counter-2026"}}, token)
+    assert first["setPassword"] == {"ok": True, "errors": []}
+    assert (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))["loginWithPassword"][
+        "errors"] == []
+    # changing it needs the current one; a wrong one is refused and counted
+    wrong = await api.data(set_password, {"i": {"newPassword": "taken-over-1", "currentPassword": "guess-1234"}}, token)
+    assert wrong["setPassword"]["errors"] == [{"code": "INVALID_CREDENTIALS", "field": "currentPassword"}]
+    assert await session.scalar(select(func.count()).select_from(AuthFailure)
+                                .where(AuthFailure.phone == clerk_phone)) == 1
+    changed = await api.data(set_password, {"i": {"newPassword": "counter-2027", "currentPassword": "counter-2026"}},
+                             token)
+    assert changed["setPassword"]["ok"]
+    assert (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))["loginWithPassword"][
+        "errors"][0]["code"] == "INVALID_CREDENTIALS"
