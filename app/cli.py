@@ -243,6 +243,60 @@ async def _find_user(url: str, phone: str | None, user_id: int | None) -> int | 
         await engine.dispose()
 
 
+@cli.command("create-town")
+def create_town(
+    name: str = typer.Argument(..., help="The town's name (镇/乡/街道)."),
+    admin_phone: str = typer.Option(..., "--admin-phone", help="The first town admin's mobile number."),
+    admin_name: str = typer.Option(..., "--admin-name", help="Their name as shown to others."),
+    password: str = typer.Option(..., prompt="Admin password", hide_input=True, confirmation_prompt=True,
+                                 help="Their password (asked for when not given)."),
+) -> None:
+    """Create a town and its first admin, who logs in with the password and sets up the
+    villages through the API (createVillage, appoint)."""
+    from app.errors import DomainError
+
+    try:
+        town_id = asyncio.run(_create_town(_database_url(), name, admin_phone, admin_name, password))
+    except DomainError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"town {name} (id {town_id}) created; its admin logs in with {admin_phone} and the password")
+
+
+async def _create_town(url: str, name: str, phone: str, display_name: str, password: str) -> int:
+    from sqlalchemy import select
+
+    from app.database import create_engine, create_sessionmaker
+    from grid import appointments, units
+    from grid.errors import GridError, GridErrorCode
+    from identity.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
+    from identity.phones import normalize_phone
+    from models import User
+
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        raise GridError(GridErrorCode.INVALID_PHONE, "请填写正确的11位手机号")
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise GridError(GridErrorCode.INVALID_INPUT, f"密码为{MIN_PASSWORD_LENGTH}到{MAX_PASSWORD_LENGTH}个字符")
+    display_name = display_name.strip()
+    if not display_name or len(display_name) > 50:
+        raise GridError(GridErrorCode.INVALID_INPUT, "姓名不能为空且不超过50字")
+    engine = create_engine(url, get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            if await session.scalar(select(User.id).where(User.phone == normalized)):
+                raise GridError(GridErrorCode.DUPLICATE, "该手机号已有账号")
+            town = await units.create_town(session, name)
+            admin = User(phone=normalized, display_name=display_name, password_hash=hash_password(password))
+            session.add(admin)
+            await session.flush()
+            await appointments.appoint(session, town, admin, "town_admin", appointed_by=None,
+                                       now=datetime.now(UTC), note="建镇时由运维创建")
+            return town.id
+    finally:
+        await engine.dispose()
+
+
 @cli.command("export-schema")
 def export_schema(
     output: Path = typer.Option(SCHEMA_FILE, help="Where to write the SDL ('-' for stdout)."),

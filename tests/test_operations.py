@@ -155,3 +155,22 @@ async def test_a_document_of_several_operations_must_name_the_one_to_run(api):
 ])
 async def test_bad_variables_are_the_clients_error_not_a_masked_bug(api, document, variables):
     assert await api.error_code(document, variables) == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_an_operator_creates_a_town_and_its_first_admin(api, database_url):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "app.cli", "create-town", "新建镇", "--admin-phone", "13900009999",
+               "--admin-name", "王镇长", "--password", "first-admin-pass"]
+    created = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert created.returncode == 0, created.stderr
+    again = subprocess.run(command, env=env, capture_output=True, text=True)  # the phone has an account now
+    assert again.returncode == 1 and "已有账号" in again.stderr
+    login = await api.data("""mutation { loginWithPassword(input: {phone: "13900009999", password: "first-admin-pass"}) {
+        tokens { accessToken } errors { code } } }""")
+    token = login["loginWithPassword"]["tokens"]["accessToken"]
+    me = await api.data("query { me { appointments { role note unit { name } } } }", token=token)
+    assert me["me"]["appointments"] == [{"role": "TOWN_ADMIN", "note": "建镇时由运维创建", "unit": {"name": "新建镇"}}]
