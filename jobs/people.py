@@ -126,18 +126,16 @@ async def move_application(
 
 
 async def _away_since(
-    session: AsyncSession, household: Household, resident_id: int, returned_on: date, now: datetime
+    session: AsyncSession, household_id: int, resident_id: int, returned_on: date, now: datetime
 ):
     """Since when the resident was recorded away around their return: their household
     working away at some moment from the day they came home until now (the latest such
     living-status period: a member who reported first has already ended it), or their own
-    profile saying so (since its status last changed). None if neither. The household's
-    row is held meanwhile, so members reporting at once see each other's report."""
-    await session.execute(select(Household.id).where(Household.id == household.id).with_for_update())
+    profile saying so (since its status last changed). None if neither."""
     day_began = datetime.combine(returned_on, time.min, CHINA)
     household_period = await session.scalar(
         select(func.max(HouseholdLivingStatus.valid_from)).where(
-            HouseholdLivingStatus.household_id == household.id, HouseholdLivingStatus.living_status == "working_away",
+            HouseholdLivingStatus.household_id == household_id, HouseholdLivingStatus.living_status == "working_away",
             HouseholdLivingStatus.valid_from < datetime.combine(returned_on + timedelta(days=1), time.min, CHINA),
             or_(HouseholdLivingStatus.valid_to.is_(None), HouseholdLivingStatus.valid_to > day_began),
         )
@@ -164,7 +162,12 @@ async def report_return(
     if not today - timedelta(days=RETURN_REPORT_DAYS) <= returned_on <= today:
         raise invalid(f"返乡日期须在最近{RETURN_REPORT_DAYS}天内", "returnedOn")
     from_place = text(from_place, "fromPlace", 100)
-    away_since = await _away_since(session, household, resident_id, returned_on, now)
+    # the household held, as stored now: members reporting at once see each other's report
+    household = await session.scalar(
+        select(Household).where(Household.id == household.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    away_since = await _away_since(session, household.id, resident_id, returned_on, now)
     last_report = await session.scalar(
         select(func.max(ReturnReport.created_at)).where(ReturnReport.resident_id == resident_id)
     )
@@ -193,7 +196,6 @@ async def report_return(
         )
         report.points_awarded = sum(o.points for o in outcomes)
         await session.flush()
-    await session.refresh(household)  # as held: another member's report may have moved it
     await update_household(session, household, living_status="at_home", now=now)
     status = {"look_for_work": "looking", "start_business": "working_locally"}.get(plan)
     if status is not None:  # staying or a short visit leaves the profile as it is
