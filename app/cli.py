@@ -269,15 +269,12 @@ async def _create_town(url: str, name: str, phone: str, display_name: str, passw
     from app.database import create_engine, create_sessionmaker
     from grid import appointments, units
     from grid.errors import GridError, GridErrorCode
-    from identity.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
-    from identity.phones import normalize_phone
+    from identity.login_codes import require_phone
+    from identity.passwords import hash_new_password
     from models import User
 
-    normalized = normalize_phone(phone)
-    if normalized is None:
-        raise GridError(GridErrorCode.INVALID_PHONE, "请填写正确的11位手机号")
-    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
-        raise GridError(GridErrorCode.INVALID_INPUT, f"密码为{MIN_PASSWORD_LENGTH}到{MAX_PASSWORD_LENGTH}个字符")
+    normalized = require_phone(phone, "adminPhone")
+    password_hash = hash_new_password(password, "password")
     display_name = display_name.strip()
     if not display_name or len(display_name) > 50:
         raise GridError(GridErrorCode.INVALID_INPUT, "姓名不能为空且不超过50字")
@@ -287,7 +284,7 @@ async def _create_town(url: str, name: str, phone: str, display_name: str, passw
             if await session.scalar(select(User.id).where(User.phone == normalized)):
                 raise GridError(GridErrorCode.DUPLICATE, "该手机号已有账号")
             town = await units.create_town(session, name)
-            admin = User(phone=normalized, display_name=display_name, password_hash=hash_password(password))
+            admin = User(phone=normalized, display_name=display_name, password_hash=password_hash)
             session.add(admin)
             await session.flush()
             await appointments.appoint(session, town, admin, "town_admin", appointed_by=None,
