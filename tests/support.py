@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.database import create_sessionmaker
 from app.settings import Settings
 from grid import appointments, households, residents, units
 from grid.id_numbers import IdNumberVault, check_char
@@ -156,9 +157,24 @@ def local_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
         thread.join()
 
 
-async def until_waiting(engine, task: asyncio.Task, backend: asyncio.Future) -> None:
-    """Wait until `task` finished, or its connection (`backend`: its pid, once it has one)
-    waits for a lock another transaction holds."""
+async def start_until_blocked(engine, work: Callable[[AsyncSession], Awaitable[object]]) -> asyncio.Task:
+    """Run `work` on a session of its own (committed after it) in a task, and return that
+    task once the session waits for a lock another transaction holds, or `work` is done."""
+    backend = asyncio.get_running_loop().create_future()
+
+    async def run():
+        async with create_sessionmaker(engine)() as session:
+            backend.set_result(await session.scalar(text("SELECT pg_backend_pid()")))
+            result = await work(session)
+            await session.commit()
+            return result
+
+    task = asyncio.create_task(run())
+    await _until_waiting(engine, task, backend)
+    return task
+
+
+async def _until_waiting(engine, task: asyncio.Task, backend: asyncio.Future) -> None:
     for _ in range(400):
         if task.done():
             return

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.database import create_sessionmaker
 from grid import appointments
@@ -14,7 +14,7 @@ from household_links import links
 from household_links.errors import LinkError, LinkErrorCode
 from models import Appointment, AuthFailure, OrgUnit
 from tests.links_support import party_member
-from tests.support import build_village, gid, until_waiting
+from tests.support import build_village, gid, start_until_blocked
 
 LOGIN = """mutation($p: String!, $c: String!) { loginWithCode(input: {phone: $p, code: $c}) {
   tokens { accessToken } errors { code } } }"""
@@ -118,15 +118,8 @@ async def _party_post(committed, settings, name: str, *, posts: int = 1):
     return v, member, [p.id for p in held]
 
 
-def _ending(sessions, v, post_id: int, now, backend: asyncio.Future | None = None):
-    async def end() -> None:
-        async with sessions() as ending:
-            if backend is not None:
-                backend.set_result(await ending.scalar(text("SELECT pg_backend_pid()")))
-            post = await ending.get(Appointment, post_id)
-            await links.end_party_member_post(ending, post, ended_by=v.admin.id, now=now)
-            await ending.commit()
-    return end()
+async def _end_post(session, v, post_id: int, now) -> None:
+    await links.end_party_member_post(session, await session.get(Appointment, post_id), ended_by=v.admin.id, now=now)
 
 
 async def _link_two_households(session, v, member, now) -> None:
@@ -145,9 +138,8 @@ async def test_a_post_ending_while_a_link_is_made_ends_that_link_too(committed, 
     sessions = create_sessionmaker(committed.bind)
     async with sessions() as linking:
         await _link_two_households(linking, v, member, now)
-        backend = asyncio.get_running_loop().create_future()
-        ending = asyncio.create_task(_ending(sessions, v, post, now, backend))
-        await until_waiting(committed.bind, ending, backend)  # the post is held by the linking
+        # the post is held by the linking
+        ending = await start_until_blocked(committed.bind, lambda session: _end_post(session, v, post, now))
         await linking.commit()
     await ending
     await _assert_unlinked(sessions, v)
@@ -158,17 +150,8 @@ async def test_a_link_to_a_member_whose_post_is_ending_is_refused(committed, set
     now = datetime.now(UTC)
     sessions = create_sessionmaker(committed.bind)
     async with sessions() as ending:
-        await links.end_party_member_post(ending, await ending.get(Appointment, post), ended_by=v.admin.id, now=now)
-        backend = asyncio.get_running_loop().create_future()
-
-        async def link() -> None:
-            async with sessions() as linking:
-                backend.set_result(await linking.scalar(text("SELECT pg_backend_pid()")))
-                await _link_two_households(linking, v, member, now)
-                await linking.commit()
-
-        linking = asyncio.create_task(link())
-        await until_waiting(committed.bind, linking, backend)
+        await _end_post(ending, v, post, now)
+        linking = await start_until_blocked(committed.bind, lambda session: _link_two_households(session, v, member, now))
         await ending.commit()
     with pytest.raises(LinkError) as refused:
         await linking
@@ -184,10 +167,9 @@ async def test_a_members_two_posts_ending_at_once_end_their_links(committed, set
         await _link_two_households(linking, v, member, now)
         await linking.commit()
     async with sessions() as ending:
-        await links.end_party_member_post(ending, await ending.get(Appointment, first), ended_by=v.admin.id, now=now)
-        backend = asyncio.get_running_loop().create_future()
-        other = asyncio.create_task(_ending(sessions, v, second, now, backend))
-        await until_waiting(committed.bind, other, backend)  # each saw the other post still open
+        await _end_post(ending, v, first, now)
+        # without the lock on both posts, each ending saw the other still open
+        other = await start_until_blocked(committed.bind, lambda session: _end_post(session, v, second, now))
         await ending.commit()
     await other
     await _assert_unlinked(sessions, v)
@@ -207,16 +189,11 @@ async def test_a_level_added_while_a_household_is_placed_waits_or_refuses_it(com
     async with sessions() as relevelling:  # a fourth level below 邻, while nobody lives in the village yet
         await units.set_village_levels(relevelling, await relevelling.get(OrgUnit, village.id),
                                        [*units.DEFAULT_LEVELS, units.LevelSpec("grid", "格", "格长")])
-        backend = asyncio.get_running_loop().create_future()
 
-        async def place() -> None:
-            async with sessions() as placing:
-                backend.set_result(await placing.scalar(text("SELECT pg_backend_pid()")))
-                await households.create_household(placing, await placing.get(OrgUnit, hood.id), "并层-001", "1号")
-                await placing.commit()
+        async def place(session) -> None:
+            await households.create_household(session, await session.get(OrgUnit, hood.id), "并层-001", "1号")
 
-        placing = asyncio.create_task(place())
-        await until_waiting(committed.bind, placing, backend)
+        placing = await start_until_blocked(committed.bind, place)
         await relevelling.commit()
     with pytest.raises(GridError) as refused:  # 邻 is no longer the last level
         await placing

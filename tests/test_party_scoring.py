@@ -3,7 +3,6 @@ redemptions; published snapshots never change; nominees and honours; visibility.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -21,7 +20,7 @@ from rewards import awards, catalog, ledger, redemptions, rules
 from rewards.periods import period_bounds
 from tests.links_support import days, log_visit, month_ahead, party_member, viewer_of
 from tests.rewards_support import assert_ledger_consistent
-from tests.support import build_village, gid, until_waiting
+from tests.support import build_village, gid, start_until_blocked
 
 BREAKDOWN = """query($p: RankingPeriod!, $r: ScoredRole!, $u: ID) {
   scoreBreakdown(period: $p, role: $r, userId: $u) {
@@ -250,18 +249,13 @@ async def test_a_visit_corrected_while_scores_are_published_is_counted_as_correc
     async with sessions() as correcting:
         await visits.correct_visit(correcting, await viewer_of(correcting, a, datetime.now(UTC)), fresh.id,
                                    reason="并无问题", problems=[], now=end + timedelta(hours=1))
-        backend = asyncio.get_running_loop().create_future()
 
-        async def publish():
-            async with sessions() as publishing:
-                backend.set_result(await publishing.scalar(text("SELECT pg_backend_pid()")))
-                snapshot = await standings.publish(publishing, v.village.id, "month", start, end,
-                                                   actor_user_id=v.admin.id, now=end + timedelta(hours=2))
-                await publishing.commit()
-                return snapshot.id
+        async def publish(session) -> int:
+            snapshot = await standings.publish(session, v.village.id, "month", start, end,
+                                               actor_user_id=v.admin.id, now=end + timedelta(hours=2))
+            return snapshot.id
 
-        publishing = asyncio.create_task(publish())
-        await until_waiting(committed.bind, publishing, backend)  # the correction goes first
+        publishing = await start_until_blocked(committed.bind, publish)  # the correction goes first
         await correcting.commit()
     stored = standings.snapshot_evidence(await publishing)
     async with sessions() as fresh_session:

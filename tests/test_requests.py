@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from app.database import create_sessionmaker
 from app.errors import Forbidden
@@ -14,7 +14,7 @@ from grid import appointments
 from models import ResidentRequest
 from resident_requests import figures, workflow
 from resident_requests.errors import RequestError, RequestErrorCode
-from tests.support import build_village, gid, until_waiting
+from tests.support import build_village, gid, start_until_blocked
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China, a Monday
 SUBMIT = """mutation($i: SubmitRequestInput!) { submitRequest(input: $i) {
@@ -102,16 +102,11 @@ async def test_a_worker_whose_level_the_request_left_meanwhile_is_refused(commit
         # the village admin takes a new request straight to the village ...
         await workflow.act(escalating, request, "escalate", actor=await _viewer(escalating, v.admin), now=T0,
                            note="直接报村")
-        backend = asyncio.get_running_loop().create_future()
 
-        async def accept() -> None:  # ... while the neighbourhood's chief accepts it
-            async with sessions() as accepting:
-                backend.set_result(await accepting.scalar(text("SELECT pg_backend_pid()")))
-                await workflow.act(accepting, request, "accept", actor=await _viewer(accepting, v.chief), now=T0)
-                await accepting.commit()
+        async def accept(session) -> None:  # ... while the neighbourhood's chief accepts it
+            await workflow.act(session, request, "accept", actor=await _viewer(session, v.chief), now=T0)
 
-        accepting = asyncio.create_task(accept())
-        await until_waiting(committed.bind, accepting, backend)
+        accepting = await start_until_blocked(committed.bind, accept)
         await escalating.commit()
     with pytest.raises(Forbidden):  # decided on the row as it is once the escalation committed
         await accepting
