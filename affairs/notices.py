@@ -115,6 +115,14 @@ async def current_revision(session: AsyncSession, notice_id: int) -> NoticeRevis
     )
 
 
+def _kept_minimum(current: NoticeRevision, new_body: str | None) -> int | None:
+    """The minimum a revision keeps when none is given: an explicit one stays; one that is
+    the length-based default of the current body (None here) follows the new body."""
+    if new_body is None or current.min_read_seconds != default_min_read_seconds(current.body):
+        return current.min_read_seconds
+    return None
+
+
 async def revise_notice(
     session: AsyncSession, notice: Notice, *, title: str | None, body: str | None,
     attachments: list[Attachment] | None, min_read_seconds: int | None, reason: str | None,
@@ -133,8 +141,7 @@ async def revise_notice(
         title if title is not None else current.title,
         body if body is not None else current.body,
         attachments if attachments is not None else [Attachment(**a) for a in current.attachments],
-        min_read_seconds if min_read_seconds is not None else (
-            current.min_read_seconds if body is None else None),
+        min_read_seconds if min_read_seconds is not None else _kept_minimum(current, body),
     )
     revision = NoticeRevision(
         notice_id=notice.id, village_id=notice.village_id, revision=current.revision + 1,

@@ -54,7 +54,10 @@ class ReviseNoticeInput:
     title: str | None = None
     body: str | None = None
     attachments: list[AttachmentInput] | None = None
-    minimum_seconds: int | None = None
+    minimum_seconds: int | None = strawberry.field(
+        default=None,
+        description="Omitted: an explicit minimum stays; one derived from the body follows a new body.",
+    )
     reason: str | None = strawberry.field(default=None, description="Required once published; readers see it.")
 
 

@@ -107,6 +107,25 @@ async def test_revisions_are_kept_and_shown(api, session, settings):
             await session.execute(text("UPDATE notice_revisions SET title = 'x'"))
 
 
+async def test_a_new_body_keeps_an_explicit_minimum_and_moves_a_derived_one(api, session, settings):
+    v = await build_village(session, settings, "时村")
+    admin = api.token_for(v.admin)
+    revise = """mutation($i: ReviseNoticeInput!) { reviseNotice(input: $i) {
+      notice { minimumSeconds } errors { code field } } }"""
+    longer = "经村民代表大会讨论，决定硬化东片主干道，并公布施工日期与经费来源。" * 40
+    explicit = await _notice(api, v, [v.village])  # 20 s, set by the admin
+    kept = await api.data(revise, {"i": {"noticeId": explicit, "body": longer, "reason": "补充"}}, admin)
+    assert kept["reviseNotice"] == {"notice": {"minimumSeconds": 20}, "errors": []}
+    derived = (await api.data(CREATE, {"i": {
+        "category": "VILLAGE_AFFAIRS", "title": "通知", "body": "短文" * 10,
+        "audienceUnitIds": [gid("OrgUnit", v.village.id)], "publish": True}}, admin))["createNotice"]["notice"]
+    assert derived["minimumSeconds"] == notices.default_min_read_seconds("短文" * 10)
+    moved = await api.data(revise, {"i": {"noticeId": derived["id"], "body": longer, "reason": "补充"}}, admin)
+    assert moved["reviseNotice"]["notice"]["minimumSeconds"] == notices.default_min_read_seconds(longer) > 20
+    changed = await api.data(revise, {"i": {"noticeId": explicit, "minimumSeconds": 45, "reason": "延长"}}, admin)
+    assert changed["reviseNotice"]["notice"]["minimumSeconds"] == 45
+
+
 async def test_read_rates_by_unit_and_households_not_reached(api, session, settings):
     v = await build_village(session, settings, "率村", households_per_neighbourhood=2)
     first, second = v.neighbourhoods  # households 0,1 and 2,3
