@@ -30,6 +30,8 @@ class ResidentRequest(Base):
         CheckConstraint("status <> 'duplicate' OR duplicate_of_id IS NOT NULL", name="duplicate"),
         Index("ix_resident_requests_village_status", "village_id", "status", "id"),
         Index("ix_resident_requests_household", "household_id", "id"),
+        Index("ix_resident_requests_origin", "origin_path", "received_at"),  # subtree ranges
+        Index("ix_resident_requests_unit", "unit_id", "id"),
         Index("ix_resident_requests_open_due", "due_at",
               postgresql_where=text("status NOT IN ('resolved', 'closed', 'duplicate')")),
     )

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.database import create_sessionmaker
 from app.errors import Forbidden
@@ -321,3 +321,17 @@ async def test_handing_over_keeps_the_owner(api, session, settings):
     handed = await api.data(query, {"i": {"requestId": request_id, "action": "HAND_OVER",
                                           "handlerId": gid("User", worker.id)}}, api.token_for(v.chief))
     assert handed["actOnRequest"]["request"] == {"ownerName": v.chief.display_name, "handlerName": worker.display_name}
+
+
+async def test_a_towns_figures_and_a_units_list_read_their_requests_by_index(session):
+    # a town's figures have no village to narrow by: without an index on the origin path they
+    # read every request of the county
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    by_origin = select(func.count()).where(figures.cohort("/1/", since, since + timedelta(days=31)))
+    escalated = select(ResidentRequest.id).where(ResidentRequest.unit_id == 7).order_by(ResidentRequest.id.desc())
+    connection = await session.connection()
+    await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")  # price out scanning the table
+    for statement, index in ((by_origin, "ix_resident_requests_origin"), (escalated, "ix_resident_requests_unit")):
+        compiled = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await connection.exec_driver_sql(f"EXPLAIN {compiled}")).scalars().all())
+        assert index in plan, plan
