@@ -294,6 +294,35 @@ async def _create_town(url: str, name: str, phone: str, display_name: str, passw
         await engine.dispose()
 
 
+@cli.command("reset-password")
+def reset_password(
+    phone: str = typer.Option(..., "--phone", help="The account's mobile number."),
+    password: str = typer.Option(..., prompt="New password", hide_input=True, confirmation_prompt=True,
+                                 help="The new password (asked for when not given)."),
+) -> None:
+    """Set a new password for someone who forgot theirs, and end all their sessions."""
+    from app.errors import DomainError
+
+    try:
+        user_id = asyncio.run(_reset_password(_database_url(), phone, password))
+    except DomainError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"password of user {user_id} reset; their sessions are ended")
+
+
+async def _reset_password(url: str, phone: str, password: str) -> int:
+    from app.database import create_engine, create_sessionmaker
+    from identity.login import reset_password as reset
+
+    engine = create_engine(url, get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return (await reset(session, phone, password, datetime.now(UTC))).id
+    finally:
+        await engine.dispose()
+
+
 @cli.command("export-schema")
 def export_schema(
     output: Path = typer.Option(SCHEMA_FILE, help="Where to write the SDL ('-' for stdout)."),

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from pydantic import SecretStr
 
 from app.asgi import create_app
+from app.database import create_sessionmaker
 from grid import access
+from identity.errors import AuthError, AuthErrorCode
+from identity.login import reset_password
 from tests.conftest import _session
 from tests.support import build_village, gid
 
@@ -174,3 +179,37 @@ async def test_an_operator_creates_a_town_and_its_first_admin(api, database_url)
     token = login["loginWithPassword"]["tokens"]["accessToken"]
     me = await api.data("query { me { appointments { role note unit { name } } } }", token=token)
     assert me["me"]["appointments"] == [{"role": "TOWN_ADMIN", "note": "建镇时由运维创建", "unit": {"name": "新建镇"}}]
+
+
+async def test_an_operator_resets_a_forgotten_password_and_ends_the_old_sessions(live_api, engine, database_url):
+    api = live_api  # its logins commit, as the reset's own transaction must see them
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    def reset(password: str):
+        return subprocess.run([sys.executable, "-m", "app.cli", "reset-password", "--phone", "13900008888",
+                               "--password", password], env=env, capture_output=True, text=True)
+
+    unknown = reset("a-new-passphrase")
+    assert unknown.returncode == 1 and "没有账号" in unknown.stderr
+    created = subprocess.run(
+        [sys.executable, "-m", "app.cli", "create-town", "忘密镇", "--admin-phone", "13900008888",
+         "--admin-name", "赵镇长", "--password", "forgotten-pass"], env=env, capture_output=True, text=True)
+    assert created.returncode == 0, created.stderr
+    login = """mutation($p: String!) { loginWithPassword(input: {phone: "13900008888", password: $p}) {
+        tokens { refreshToken } errors { code } } }"""
+    old_session = (await api.data(login, {"p": "forgotten-pass"}))["loginWithPassword"]["tokens"]["refreshToken"]
+    with pytest.raises(AuthError) as too_short:
+        async with create_sessionmaker(engine)() as session:
+            await reset_password(session, "13900008888", "short", datetime.now(UTC))
+    assert too_short.value.code == AuthErrorCode.INVALID_PASSWORD
+    done = reset("a-new-passphrase")
+    assert done.returncode == 0, done.stderr
+    assert (await api.data(login, {"p": "forgotten-pass"}))["loginWithPassword"]["errors"] == [
+        {"code": "INVALID_CREDENTIALS"}]
+    assert (await api.data(login, {"p": "a-new-passphrase"}))["loginWithPassword"]["errors"] == []
+    refreshed = await api.data("""mutation($t: String!) { refreshToken(input: {refreshToken: $t}) {
+        tokens { accessToken } errors { code } } }""", {"t": old_session})
+    assert refreshed["refreshToken"]["tokens"] is None and refreshed["refreshToken"]["errors"]
