@@ -10,6 +10,7 @@ from __future__ import annotations
 import strawberry
 import structlog
 from graphql import GraphQLError
+from strawberry.relay import GlobalIDValueError
 
 from app.errors import client_error_for_database_error
 
@@ -42,6 +43,8 @@ class MaskUnexpectedErrors(strawberry.extensions.MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = getattr(self.execution_context.context, "request_id", None)
         original = error.original_error
+        if isinstance(original, GlobalIDValueError):  # not an id at all: as one that is not there
+            return GraphQLError("记录不存在", nodes=error.nodes, path=error.path, extensions={"code": "NOT_FOUND"})
         client_error = client_error_for_database_error(original) if original else None
         if client_error is not None:  # a query the client's input made fail
             return GraphQLError(

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 
 from app.asgi import create_app
 from app.database import create_sessionmaker
-from grid import access
+from grid import access, appointments
 from identity.errors import AuthError, AuthErrorCode
 from identity.login import reset_password
 from tests.conftest import _session
@@ -160,6 +160,18 @@ async def test_a_document_of_several_operations_must_name_the_one_to_run(api):
 ])
 async def test_bad_variables_are_the_clients_error_not_a_masked_bug(api, document, variables):
     assert await api.error_code(document, variables) == "GRAPHQL_VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize("bad_id", ["", " ", "abc", "====", "SG91c2Vob2xkOjQ", "x" * 100_000, "//79"])
+async def test_a_malformed_id_reads_as_not_found_not_as_a_bug(api, session, settings, bad_id):
+    v = await build_village(session, settings, "坏村")
+    assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": bad_id}) == "NOT_FOUND"
+    resident = api.token_for(await appointments.user_for_resident(session, v.residents[0]))
+    redeem = """mutation($id: ID!) { redeemReward(input: {itemId: $id, idempotencyKey: "k1"}) {
+        redemption { id } errors { code } } }"""
+    assert await api.error_code(redeem, {"id": bad_id}, resident) == "NOT_FOUND"
+    inline = f'{{ household(id: "{bad_id[:20]}") {{ id }} }}'
+    assert await api.error_code(inline, token=api.token_for(v.admin)) == "NOT_FOUND"
 
 
 async def test_an_operator_creates_a_town_and_its_first_admin(api, database_url):
