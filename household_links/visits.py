@@ -126,7 +126,7 @@ async def log_visit(
     now: datetime, idempotency_key: str | None = None,
 ) -> Visit:
     if idempotency_key is not None:
-        idempotency_key = _text(idempotency_key, "idempotencyKey", 64)
+        idempotency_key = _text(idempotency_key, "idempotencyKey", 64, required=True)  # blank: refused, as IS NULL would match every keyless visit
         earlier = await session.scalar(select(Visit).where(
             Visit.author_user_id == viewer.user_id, Visit.idempotency_key == idempotency_key
         ))

@@ -170,6 +170,12 @@ async def test_problems_can_be_raised_as_requests_and_visits_are_corrected_withi
         "householdId": gid("Household", v.households[1].id), "mode": "PHONE",
         "occurredAt": (now - timedelta(hours=2)).isoformat(), "idempotencyKey": "visit-1"}}, token)
     assert reused["logVisit"]["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    # a blank key is not "no key": it would match every visit logged without one
+    keyless = {"householdId": gid("Household", v.households[1].id), "mode": "PHONE",
+               "occurredAt": (now - timedelta(hours=1)).isoformat()}
+    assert (await api.data(LOG, {"i": keyless}, token))["logVisit"]["errors"] == []
+    blank = await api.data(LOG, {"i": {**keyless, "idempotencyKey": "  "}}, token)
+    assert [(e["code"], e["field"]) for e in blank["logVisit"]["errors"]] == [("INVALID_INPUT", "idempotencyKey")]
 
     corrected = await api.data(CORRECT, {"i": {
         "visitId": visit["id"], "reason": "实为上门走访", "mode": "IN_PERSON", "notes": "上门看望老人",
