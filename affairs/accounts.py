@@ -51,7 +51,7 @@ def _check_entry(entry: EntryInput) -> None:
         raise invalid("收支方向不正确", "direction")
     if not 1 <= entry.amount_fen <= MAX_AMOUNT_FEN:
         raise invalid("金额（分）须为正整数", "amountFen")
-    if not date(2000, 1, 1) <= entry.entry_date <= date(2100, 1, 1):
+    if not date(2000, 1, 1) <= entry.entry_date < date(2100, 1, 1):  # the months check_period takes
         raise invalid("日期不正确", "date")
     entry.category = clean_text(entry.category, "category", 50)
     entry.description = clean_text(entry.description, "description", 500)

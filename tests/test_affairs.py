@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from affairs import accounts, cadence, notices
+from affairs.errors import AffairsError
 from app.database import create_sessionmaker
 from grid import appointments, units
 from models import AccountStatement, NoticeRead, NoticeReceipt, PointsAward
@@ -286,6 +287,18 @@ async def test_verification_names_a_statement_altered_behind_the_applications_ba
     await session.execute(text("ALTER TABLE account_statements ENABLE TRIGGER account_statements_append_only"))
     broken = await accounts.verify(session, v.village.id)
     assert [(b.period, b.version) for b in broken] == [("2026-09", 1)]
+
+
+async def test_an_entry_is_dated_in_a_month_the_books_can_hold(session, settings):
+    v = await build_village(session, settings, "限村")
+    now = datetime.now(UTC)
+    for day in (date(1999, 12, 31), date(2100, 1, 1)):  # 2100-01 could be neither listed nor published
+        with pytest.raises(AffairsError) as refused:
+            await accounts.add_entry(session, v.village, accounts.EntryInput(day, "income", "租金", 100, "x"),
+                                     v.admin.id, now)
+        assert refused.value.field == "date"
+    await accounts.add_entry(session, v.village, accounts.EntryInput(date(2099, 12, 31), "income", "租金", 100, "x"),
+                             v.admin.id, now)
 
 
 async def test_cadence_lists_what_is_overdue(session, settings):
