@@ -130,6 +130,10 @@ async def load_viewer(session: AsyncSession, user_id: int, now: datetime) -> Vie
     if row is None:
         return None
     grants = zip(row.roles, row.unit_ids, row.unit_paths, row.village_ids, strict=True) if row.roles else ()
+    if row.Household is not None:
+        # kept out of the session: a refused mutation rolls the session back, which would
+        # expire the row under the viewer of every later field of the same document
+        session.expunge(row.Household)
     return Viewer(
         user_id=row.id,
         display_name=row.display_name,

@@ -29,17 +29,24 @@ async def in_transaction(
             if error.keep_changes:
                 await session.commit()
             else:
-                await session.rollback()
+                await _roll_back(info, session)
             return None, [error]
         except DBAPIError as exc:
-            await session.rollback()
+            await _roll_back(info, session)
             client_error = client_error_for_database_error(exc)
             if client_error is not None:
                 log.warning("mutation.database_refusal", error=str(exc.orig)[:300])
                 raise client_error from exc
             raise
         except BaseException:
-            await session.rollback()
+            await _roll_back(info, session)
             raise
         await session.commit()
         return result, []
+
+
+async def _roll_back(info: Info, session: AsyncSession) -> None:
+    """Roll back, and forget the rows the request's loaders hold: the rollback expired them,
+    and a later field of the same document must load them afresh."""
+    await session.rollback()
+    info.context.forget_loaded()

@@ -68,6 +68,10 @@ class Context:
             self._loaders = Loaders(self)
         return self._loaders
 
+    def forget_loaded(self) -> None:
+        """Drop the loaders and what they cached (after a rollback expired those rows)."""
+        self._loaders = None
+
     async def viewer(self) -> Viewer | None:
         """The logged-in viewer; None if no token was sent. A bad or expired token, or a
         disabled user, is UNAUTHENTICATED: the client must refresh or log in again."""

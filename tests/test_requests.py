@@ -335,3 +335,18 @@ async def test_a_towns_figures_and_a_units_list_read_their_requests_by_index(ses
         compiled = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
         plan = "\n".join((await connection.exec_driver_sql(f"EXPLAIN {compiled}")).scalars().all())
         assert index in plan, plan
+
+
+async def test_a_refused_field_leaves_the_next_mutation_of_the_document_working(api, session, settings):
+    # a refusal rolls the request's session back, which expired the viewer's household row:
+    # the next field read it and failed, and the whole answer became null
+    v = await build_village(session, settings, "多村")
+    resident = api.token_for(await appointments.user_for_resident(session, v.residents[0]))
+    body = await api.post("""mutation {
+      a: submitRequest(input: {category: OTHER, description: "路灯坏了"}) { request { id } errors { code } }
+      b: rateRequest(input: {requestId: "UmVzaWRlbnRSZXF1ZXN0Ojk5OTk5OQ==", rating: SATISFIED}) { errors { code } }
+      c: submitRequest(input: {category: OTHER, description: "水管漏了"}) { request { id } errors { code } } }""",
+        token=resident)
+    assert "errors" not in body, body
+    assert body["data"]["b"]["errors"] == [{"code": "NOT_FOUND"}]
+    assert body["data"]["a"]["request"] and body["data"]["c"]["request"]

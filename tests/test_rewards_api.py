@@ -281,3 +281,22 @@ async def test_a_retried_claim_with_its_key_is_the_first_claim(api, session, set
     assert other["submitClaim"]["errors"] == [{"code": "IDEMPOTENCY_KEY_REUSED"}]
     assert await session.scalar(select(func.count()).select_from(PointsClaim)
                                 .where(PointsClaim.household_id == v.households[-1].id)) == 1
+
+
+async def test_rows_loaded_before_a_refused_field_are_read_afresh_by_the_next_one(api, session, settings):
+    # the refusal's rollback expires every row the request's session holds, the loaders'
+    # cache included: the household loaded for `a` would fail `c`, and the answer be null
+    v = await build_village(session, settings, "续村")
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+    rule = (await api.data(CREATE_RULE, {"input": {
+        "code": "clean", "name": "庭院整洁", "points": 5, "trigger": "CLAIM"}}, admin))["createEarningRule"]["rule"]
+    def claim(rule_id: str) -> str:
+        return f'submitClaim(input: {{ruleId: "{rule_id}", note: "已打扫"}}) {{ claim {{ household {{ number }} }} errors {{ code }} }}'
+
+    body = await api.post(f'mutation {{ a: {claim(rule["id"])} b: {claim(gid("EarningRule", 999_999))} '
+                          f'c: {claim(rule["id"])} }}', token=resident)
+    assert "errors" not in body, body
+    assert body["data"]["b"] == {"claim": None, "errors": [{"code": "NOT_FOUND"}]}
+    assert body["data"]["a"] == body["data"]["c"] == {
+        "claim": {"household": {"number": v.households[-1].number}}, "errors": []}
+
