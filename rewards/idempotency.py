@@ -92,6 +92,10 @@ class KeyedRequest:
     ) -> None:
         if self.key is None:
             return
+        if error is not None:
+            # a refusal is remembered after its own transaction rolled back and let the key
+            # go: a retry that took the key meanwhile, and succeeded, keeps its answer
+            await session.execute(_LOCK_KEY, {"lock_key": f"{self.user_id}:{self.operation}:{self.key}"})
         await session.execute(
             _REMEMBER,
             {

@@ -18,12 +18,21 @@ from sqlalchemy.exc import DBAPIError
 
 from app.database import create_sessionmaker
 from grid import appointments
-from models import PointsAccount, PointsAward, PointsLot, PointsTransaction, Redemption, RewardItem
-from rewards import awards, catalog, check, queries, redemptions, rules
+from models import (
+    IdempotencyRecord,
+    PointsAccount,
+    PointsAward,
+    PointsLot,
+    PointsTransaction,
+    Redemption,
+    RewardItem,
+    User,
+)
+from rewards import awards, catalog, check, idempotency, queries, redemptions, rules
 from rewards.accounts import lock_household_account, set_budget
 from rewards.errors import RewardsError, RewardsErrorCode
 from tests.rewards_support import CANCEL, PICKUP, REDEEM, store_clerk
-from tests.support import build_village, gid
+from tests.support import build_village, gid, start_until_blocked
 
 N = 50  # concurrent requests per race
 
@@ -477,3 +486,23 @@ async def test_the_application_cannot_update_or_delete_ledger_rows(committed, en
         )).one()
 
     assert tuple(await fresh_check(engine, probe)) == (2, 14)  # both legs, untouched
+
+
+async def test_a_refusal_remembered_late_leaves_the_answer_of_a_retry_that_succeeded(engine, committed):
+    # The refused request rolled back and let its key go before remembering the refusal. Its
+    # retry took the key meanwhile and is succeeding (points or stock arrived in between):
+    # the late refusal waits for the retry's commit and then leaves the retry's answer.
+    user = User(display_name="重试者", phone="13900007777")
+    committed.add(user)
+    await committed.commit()
+    request = idempotency.keyed(user.id, "redeemReward", "late-1", item_id=1, quantity=1)
+    refusal = RewardsError(RewardsErrorCode.OUT_OF_STOCK, "库存不足")
+    async with create_sessionmaker(engine)() as retry:
+        assert await request.replay(retry) is None  # the retry holds the key
+        late = await start_until_blocked(engine, lambda s: request.remember(s, error=refusal))
+        assert not late.done()
+        await request.remember(retry, result_id=42)
+        await retry.commit()
+    await late
+    record = await committed.scalar(select(IdempotencyRecord).where(IdempotencyRecord.user_id == user.id))
+    assert (record.result_id, record.error_code) == (42, None)
