@@ -91,7 +91,7 @@ async def move_application(
     if sources is None:
         raise invalid("状态不正确", "status")
     posting = await session.scalar(  # as stored now: hires queue here
-        select(JobPosting).where(JobPosting.id == application.posting_id).with_for_update()
+        select(JobPosting).where(JobPosting.id == application.posting_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if status == "hired":
@@ -133,16 +133,18 @@ async def _away_since(
     living-status period: a member who reported first has already ended it), or their own
     profile saying so (since its status last changed). None if neither."""
     day_began = datetime.combine(returned_on, time.min, CHINA)
+    day_ended = datetime.combine(returned_on + timedelta(days=1), time.min, CHINA)
     household_period = await session.scalar(
         select(func.max(HouseholdLivingStatus.valid_from)).where(
             HouseholdLivingStatus.household_id == household_id, HouseholdLivingStatus.living_status == "working_away",
-            HouseholdLivingStatus.valid_from < datetime.combine(returned_on + timedelta(days=1), time.min, CHINA),
+            HouseholdLivingStatus.valid_from < day_ended,
             or_(HouseholdLivingStatus.valid_to.is_(None), HouseholdLivingStatus.valid_to > day_began),
         )
     )
-    profile_since = await session.scalar(
+    profile_since = await session.scalar(  # away by the day they came home, not only since
         select(LabourProfile.status_since).where(
-            LabourProfile.resident_id == resident_id, LabourProfile.status == "working_away")
+            LabourProfile.resident_id == resident_id, LabourProfile.status == "working_away",
+            LabourProfile.status_since < day_ended)
     )
     known = [t for t in (household_period, profile_since) if t is not None]
     return max(known) if known else None  # the latest: a time away that began after the last report counts
@@ -163,8 +165,8 @@ async def report_return(
         raise invalid(f"返乡日期须在最近{RETURN_REPORT_DAYS}天内", "returnedOn")
     from_place = text(from_place, "fromPlace", 100)
     # the household held, as stored now: members reporting at once see each other's report
-    household = await session.scalar(
-        select(Household).where(Household.id == household.id).with_for_update()
+    household = await session.scalar(  # NO KEY: rows the points engine inserts refer to it
+        select(Household).where(Household.id == household.id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     away_since = await _away_since(session, household.id, resident_id, returned_on, now)

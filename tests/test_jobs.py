@@ -269,7 +269,7 @@ async def test_a_profile_away_earns_once_per_time_away(api, session, settings):
 
     async def report(days_ago: int) -> int:
         done = await api.data(RETURN, {"i": {"fromPlace": "长沙", "plan": "TEMPORARY",
-                                             "returnedOn": (date.today() - timedelta(days=days_ago)).isoformat()}}, token)
+                                             "returnedOn": (_china_today() - timedelta(days=days_ago)).isoformat()}}, token)
         return done["reportReturn"]["report"]["pointsAwarded"]
 
     assert await report(5) == 10
@@ -279,7 +279,19 @@ async def test_a_profile_away_earns_once_per_time_away(api, session, settings):
     assert await report(3) == 0  # editing the profile is not leaving again
     await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_locally"), datetime.now(UTC))
     await save_profile(session, resident.id, v.village.id, ProfileTerms(status="working_away"), datetime.now(UTC))
-    assert await report(1) == 10  # gone again (the status changed back to away since), and back
+    assert await report(0) == 10  # gone again (the status changed back to away since), and back today
+
+
+async def test_a_profile_set_away_after_the_return_day_earns_nothing(api, session, settings):
+    from jobs.people import ProfileTerms, save_profile
+
+    v = await build_village(session, settings, "补报村")
+    await rules.create_rule(session, v.village.id, "return", rules.RuleTerms(
+        name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, datetime.now(UTC))
+    await save_profile(session, v.residents[-1].id, v.village.id, ProfileTerms(status="working_away"), datetime.now(UTC))
+    done = await api.data(RETURN, {"i": {"fromPlace": "长沙", "plan": "STAY", "returnedOn": (
+        _china_today() - timedelta(days=1)).isoformat()}}, api.token_for(v.resident_user))
+    assert done["reportReturn"]["errors"] == [] and done["reportReturn"]["report"]["pointsAwarded"] == 0
 
 
 async def test_members_of_a_household_away_coming_home_together_each_earn(api, session, settings):
