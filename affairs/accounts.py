@@ -157,7 +157,7 @@ async def publish_statement(
     if period > period_of(now.astimezone(CHINA).date()):
         raise invalid("不能公开尚未开始的月份", "period")
     # One publisher of a unit's book at a time: the chain must not fork.
-    await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update())
+    await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update(key_share=True))
     latest = await session.scalar(
         select(func.max(AccountStatement.version)).where(
             AccountStatement.unit_id == unit.id, AccountStatement.period == period

@@ -131,7 +131,7 @@ async def revise_notice(
     """A new revision; once published, with a reason readers will see."""
     # held, and re-read: a withdrawal or another revision committing meanwhile comes first
     notice = await session.scalar(
-        select(Notice).where(Notice.id == notice.id).with_for_update().execution_options(populate_existing=True)
+        select(Notice).where(Notice.id == notice.id).with_for_update(key_share=True).execution_options(populate_existing=True)
     )
     if notice.status == "withdrawn":
         raise AffairsError(AffairsErrorCode.INVALID_STATE, "已撤回的公开不能修改")

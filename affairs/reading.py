@@ -82,7 +82,7 @@ async def finish_read(
 ) -> tuple[NoticeReceipt, int]:
     """The receipt and the points awarded by this call (0 when a cap or the budget says so)."""
     read = await session.scalar(
-        select(NoticeRead).where(NoticeRead.id == read_id).with_for_update()
+        select(NoticeRead).where(NoticeRead.id == read_id).with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     )
     if read is None or read.user_id != reader.user_id:

@@ -67,11 +67,11 @@ async def appoint(
     if role == "chief":
         # Serialise chief changes per unit: two admins appointing at once both succeed, one
         # after the other, instead of colliding on the one-open-chief index.
-        await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update())
+        await session.execute(select(OrgUnit.id).where(OrgUnit.id == unit.id).with_for_update(key_share=True))
         current = await session.scalar(
             select(Appointment)
             .where(Appointment.unit_id == unit.id, Appointment.role == "chief", Appointment.valid_to.is_(None))
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         if current is not None and current.user_id == user.id:  # not a new term: nothing changes
             raise GridError(GridErrorCode.DUPLICATE, "此人已在该单位担任此角色", field="role")

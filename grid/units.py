@@ -107,7 +107,7 @@ async def set_village_levels(
     can be added below the one households hang on while any do."""
     _check_levels(levels)
     levels = _trimmed(levels)
-    await session.execute(select(OrgUnit.id).where(OrgUnit.id == village.id).with_for_update())
+    await session.execute(select(OrgUnit.id).where(OrgUnit.id == village.id).with_for_update(key_share=True))
     deepest_used = await session.scalar(
         select(func.max(OrgUnit.level)).where(OrgUnit.village_id == village.id)
     )

@@ -61,7 +61,7 @@ async def households_under(session: AsyncSession, unit: OrgUnit) -> list[Househo
 
 async def _lock(session: AsyncSession, household_ids: Sequence[int]) -> None:
     await session.execute(
-        select(Household.id).where(Household.id.in_(household_ids)).order_by(Household.id).with_for_update()
+        select(Household.id).where(Household.id.in_(household_ids)).order_by(Household.id).with_for_update(key_share=True)
     )
 
 
@@ -155,7 +155,7 @@ async def end_party_member_post(
         select(Appointment.id).where(
             Appointment.user_id == post.user_id, Appointment.role == "party_member",
             Appointment.village_id == post.village_id,
-        ).order_by(Appointment.id).with_for_update()
+        ).order_by(Appointment.id).with_for_update(key_share=True)
     )
     ended = await appointments.end_appointment(session, post, ended_by=ended_by, now=now)
     await end_links_of_departed_member(session, ended.user_id, ended.village_id, ended_by=ended_by, now=ended.valid_to)

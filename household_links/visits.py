@@ -175,7 +175,7 @@ async def correct_visit(
     village_id = await session.scalar(select(Visit.village_id).where(Visit.id == visit_id))
     await hold_village_visits(session, village_id, exclusive=False)
     visit = await session.scalar(
-        select(Visit).where(Visit.id == visit_id).with_for_update().execution_options(populate_existing=True)
+        select(Visit).where(Visit.id == visit_id).with_for_update(key_share=True).execution_options(populate_existing=True)
     )
     if visit.author_user_id != viewer.user_id:
         raise LinkError(LinkErrorCode.NOT_THE_AUTHOR, "只有记录人可以更正走访", field="visitId")

@@ -126,7 +126,7 @@ async def set_password(
 ) -> None:
     """Set or change the viewer's own password. Changing one needs the current one (a wrong
     one counts toward the phone's password lockout); the first needs only the session."""
-    user = await session.scalar(select(User).where(User.id == user_id).with_for_update())
+    user = await session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
     new_hash = hash_new_password(new)
     if user.password_hash is not None:
         if user.phone is not None:
@@ -146,7 +146,7 @@ async def reset_password(session: AsyncSession, raw_phone: str, new: str, now: d
     at once and every session the user had is ended (whoever knew the old one is out)."""
     phone = require_phone(raw_phone)
     new_hash = hash_new_password(new, "password")
-    user = await session.scalar(select(User).where(User.phone == phone).with_for_update())
+    user = await session.scalar(select(User).where(User.phone == phone).with_for_update(key_share=True))
     if user is None:
         raise AuthError(AuthErrorCode.NOT_REGISTERED, "该手机号没有账号", field="phone")
     user.password_hash = new_hash

@@ -149,7 +149,7 @@ async def act(
     rows = {
         row.id: row for row in await session.scalars(
             select(ResidentRequest).where(ResidentRequest.id.in_(held)).order_by(ResidentRequest.id)
-            .with_for_update().execution_options(populate_existing=True)
+            .with_for_update(key_share=True).execution_options(populate_existing=True)
         )
     }
     request = rows[request.id]

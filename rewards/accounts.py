@@ -1,7 +1,11 @@
 """Points accounts and a village's points policy, created on first use.
 
 Lock order, everywhere: the household account, then catalog items by id, then the
-redemption, then the village's system accounts (touched last, briefly)."""
+redemption, then the village's system accounts (touched last, briefly).
+
+Rows the ledger refers to (households, org units, users) are held elsewhere only FOR NO KEY
+UPDATE: a posting's foreign-key checks take them FOR KEY SHARE while it holds the household
+account, and FOR UPDATE would make the two wait for each other."""
 
 from __future__ import annotations
 

@@ -198,3 +198,38 @@ async def test_a_level_added_while_a_household_is_placed_waits_or_refuses_it(com
     with pytest.raises(GridError) as refused:  # 邻 is no longer the last level
         await placing
     assert refused.value.code is GridErrorCode.NOT_A_LEAF_UNIT
+
+
+async def test_a_return_report_beside_a_points_movement_of_its_household_does_not_deadlock(committed, settings):
+    # The report holds the household row while it waits for the points account; the movement
+    # holding that account then inserts rows that refer to the household (a foreign key
+    # check, FOR KEY SHARE). Held FOR UPDATE, the row made each wait for the other.
+    from grid.households import update_household
+    from jobs.people import CHINA, report_return
+    from models import Household
+    from rewards import awards, rules
+
+    v = await build_village(committed, settings, "并归村")
+    now = datetime.now(UTC)
+    await rules.create_rule(committed, v.village.id, "return", rules.RuleTerms(
+        name="返乡报备", points=10, trigger="event", event_type="return_report"), v.admin.id, now)
+    household_id = v.households[-1].id
+    await update_household(committed, v.households[-1], living_status="working_away", now=now)
+    await awards.adjust_points(committed, village_id=v.village.id, household_id=household_id, points=5,
+                               reason="开户", actor_user_id=v.admin.id, now=now)  # its account exists
+    await committed.commit()
+
+    async def report(session):
+        made, _ = await report_return(
+            session, resident_id=v.residents[-1].id, household=await session.get(Household, household_id),
+            user_id=v.resident_user.id, from_place="长沙", returned_on=now.astimezone(CHINA).date(), plan="stay",
+            now=now + timedelta(seconds=1))
+        return made.points_awarded
+
+    async with create_sessionmaker(committed.bind)() as moving:
+        await awards.lock_household_account(moving, v.village.id, household_id)
+        reporting = await start_until_blocked(committed.bind, report)
+        await awards.adjust_points(moving, village_id=v.village.id, household_id=household_id, points=5,
+                                   reason="补录", actor_user_id=v.admin.id, now=now)
+        await moving.commit()
+    assert await reporting == 10
