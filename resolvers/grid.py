@@ -391,6 +391,10 @@ async def end_appointment(info: Info, input: EndAppointmentInput) -> Appointment
         if row is None:
             raise not_found("任职")
         unit = await access.get_unit(session, viewer, row.unit_id, manage=True)
+        if row.role in ADMIN_ROLES and row.user_id != viewer.user_id and not _above(viewer, unit.path):
+            # a fellow admin's post is ended from above: ended beside them, their login
+            # (see _login_beyond) would be the other admin's to move next
+            raise Forbidden("同级管理员的任职须由上级管理员结束")
         if row.role == "party_member" and row.village_id is not None:  # their household links go with it
             ended = await links.end_party_member_post(session, row, ended_by=viewer.user_id, now=ctx.now())
         else:

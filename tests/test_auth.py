@@ -301,13 +301,21 @@ async def test_a_village_admin_cannot_move_the_login_of_someone_serving_above_th
 async def test_a_village_admin_cannot_move_a_fellow_admins_login(api, session, settings):
     v = await build_village(session, settings, "同僚村")
     fellow = await appointments.user_for_resident(session, v.residents[2])
-    await appointments.appoint(session, v.village, fellow, "village_admin", appointed_by=None, now=datetime.now(UTC))
+    post = await appointments.appoint(session, v.village, fellow, "village_admin", appointed_by=None,
+                                      now=datetime.now(UTC))
     update_phone = """mutation($i: UpdateResidentInput!) { updateResident(input: $i) { resident { phone } errors { code } } }"""
     assert await api.error_code(update_phone, {"i": {"id": gid("Resident", v.residents[2].id), "phone": "13912345670"}},
                                 api.token_for(v.admin)) == "FORBIDDEN"
     own = await api.data(update_phone, {"i": {"id": gid("Resident", v.residents[2].id), "phone": "13912345670"}},
                          api.token_for(fellow))  # their own phone is theirs to change
     assert own["updateResident"]["resident"]["phone"] == "13912345670"
+    # nor end the fellow's post first, which would leave their login to move
+    end = """mutation($i: EndAppointmentInput!) { endAppointment(input: $i) { appointment { id } errors { code } } }"""
+    assert await api.error_code(end, {"i": {"id": gid("Appointment", post.id)}}, api.token_for(v.admin)) == "FORBIDDEN"
+    town_admin = await appointments.user_for_resident(session, v.residents[4])
+    await appointments.appoint(session, v.town, town_admin, "town_admin", appointed_by=None, now=datetime.now(UTC))
+    ended = await api.data(end, {"i": {"id": gid("Appointment", post.id)}}, api.token_for(town_admin))
+    assert ended["endAppointment"]["errors"] == []  # the town above ends it
 
 
 async def test_an_admin_with_a_password_logs_in_with_it_not_by_text_message(api, session, settings, sms):
