@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from grid.errors import GridError, GridErrorCode, invalid
 from grid.id_numbers import IdNumberVault, normalize_id_number
 from grid.store import flush_unique
 from identity.phones import normalize_phone
-from models import Household, HouseholdMembership, RefreshToken, Resident, User
+from identity.tokens import sign_out_everywhere
+from models import Household, HouseholdMembership, Resident, User
 from models.grid import GENDERS, RELATIONS
 
 _DUPLICATE_ID = GridError(GridErrorCode.DUPLICATE, "该身份证号已登记", field="idNumber")
@@ -93,6 +94,7 @@ async def update_resident(
     phone: str | None = None,
     id_number: str | None = None,
     birth_year: int | None = None,
+    now: datetime,
 ) -> Resident:
     """Change what is given; an empty phone clears it."""
     _check_fields(name, gender, birth_year, None)
@@ -102,7 +104,7 @@ async def update_resident(
         resident.gender = gender
     if phone is not None:
         resident.phone = clean_phone(phone)
-        await _move_login_phone(session, resident)
+        await _move_login_phone(session, resident, now)
     if birth_year is not None:
         resident.birth_year = birth_year
     if id_number is not None:
@@ -157,9 +159,10 @@ async def find_by_id_number(
     return await session.scalar(select(Resident).where(Resident.id_number_digest == vault.digest(number)))
 
 
-async def _move_login_phone(session: AsyncSession, resident: Resident) -> None:
+async def _move_login_phone(session: AsyncSession, resident: Resident, now: datetime) -> None:
     """The resident's login follows their phone: the old number stops logging them in
-    (numbers are given up and reassigned) and their sessions end."""
+    (numbers are given up and reassigned), their sessions end, and a WeChat bound while the
+    old number was theirs is unbound (it may be whoever holds that number now)."""
     user = await session.scalar(select(User).where(User.resident_id == resident.id))
     if user is None or user.phone == resident.phone:
         return
@@ -168,9 +171,5 @@ async def _move_login_phone(session: AsyncSession, resident: Resident) -> None:
     ):
         raise GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
     user.phone = resident.phone
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=func.now(), revoke_reason="phone_changed")
-    )
+    await sign_out_everywhere(session, user, now, "phone_changed", unbind_wechat=True)
     await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))

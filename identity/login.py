@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
@@ -17,10 +17,10 @@ from identity.login_codes import (
     require_phone,
 )
 from identity.passwords import hash_new_password, verify_password
-from identity.tokens import TokenPair, issue_token_pair
+from identity.tokens import TokenPair, issue_token_pair, sign_out_everywhere
 from identity.viewer import ADMIN_ROLES
 from identity.wechat import WeChatClient
-from models import Appointment, RefreshToken, User, in_force
+from models import Appointment, User, in_force
 from models.grid import HouseholdMembership, Resident
 
 
@@ -123,9 +123,10 @@ async def _start_session(
 
 async def set_password(
     session: AsyncSession, user_id: int, current: str | None, new: str, settings: Settings, now: datetime
-) -> None:
+) -> TokenPair:
     """Set or change the viewer's own password. Changing one needs the current one (a wrong
-    one counts toward the phone's password lockout); the first needs only the session."""
+    one counts toward the phone's password lockout); the first needs only the session.
+    Every session ends; the caller continues with the returned pair."""
     user = await session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
     new_hash = hash_new_password(new)
     if user.password_hash is not None:
@@ -138,22 +139,23 @@ async def set_password(
                 raise refusal
             raise await record_failure(session, user.phone, "password", settings, now, refusal)
     user.password_hash = new_hash
+    # whoever used the old password is out: the caller gets a new pair (below)
+    await sign_out_everywhere(session, user, now, "password_changed", unbind_wechat=False)
+    pair = await issue_token_pair(session, user.id, settings, now)
     await session.flush()
+    return pair
 
 
 async def reset_password(session: AsyncSession, raw_phone: str, new: str, now: datetime) -> User:
     """An operator's reset for someone who forgot their password: the new one takes effect
-    at once and every session the user had is ended (whoever knew the old one is out)."""
+    at once, every session the user had ends and a bound WeChat is unbound (whoever knew
+    the old password, or bound a WeChat, is out)."""
     phone = require_phone(raw_phone)
     new_hash = hash_new_password(new, "password")
     user = await session.scalar(select(User).where(User.phone == phone).with_for_update(key_share=True))
     if user is None:
         raise AuthError(AuthErrorCode.NOT_REGISTERED, "该手机号没有账号", field="phone")
     user.password_hash = new_hash
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now, revoke_reason="password_reset")
-    )
+    await sign_out_everywhere(session, user, now, "password_reset", unbind_wechat=True)
     await session.flush()
     return user

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
@@ -89,11 +89,24 @@ async def issue_token_pair(
     return TokenPair(user_id, access, access_expires_at, raw, refresh_expires_at)
 
 
+# Every change to a user's refresh tokens (rotating, revoking) first holds the user's row, so
+# that a revocation sees the successor of a rotation running at the same time (its statement
+# would otherwise only wait for the rotated token, and miss the successor inserted beside it).
+_HOLD_USER = select(User.is_active).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+
+
+async def _hold_user(session: AsyncSession, user_id: int) -> bool:
+    """Hold the user's row for this transaction; whether the user is active."""
+    return bool(await session.scalar(_HOLD_USER, {"user_id": user_id}))
+
+
 async def rotate_refresh_token(
     session: AsyncSession, raw: str, settings: Settings, now: datetime
 ) -> TokenPair:
     """Exchange a refresh token for a new pair; the guarded update makes a race pick one winner."""
     token_hash = _hash(raw)
+    owner = await session.scalar(select(RefreshToken.user_id).where(RefreshToken.token_hash == token_hash))
+    active = owner is not None and await _hold_user(session, owner)
     rotated = (
         await session.execute(
             update(RefreshToken)
@@ -110,7 +123,6 @@ async def rotate_refresh_token(
     if rotated is None:
         await _explain_refusal(session, token_hash, settings, now)
     user_id, family_id = rotated
-    active = await session.scalar(select(User.is_active).where(User.id == user_id))
     if not active:
         raise AuthError(AuthErrorCode.ACCOUNT_DISABLED, "账号已停用")
     return await issue_token_pair(session, user_id, settings, now, family_id)
@@ -138,6 +150,9 @@ async def _explain_refusal(
 async def revoke_family(
     session: AsyncSession, family_id: uuid.UUID, now: datetime, reason: str
 ) -> None:
+    owner = await session.scalar(select(RefreshToken.user_id).where(RefreshToken.family_id == family_id).limit(1))
+    if owner is not None:
+        await _hold_user(session, owner)
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
@@ -154,3 +169,19 @@ async def revoke_refresh_token(session: AsyncSession, raw: str, now: datetime) -
         return False
     await revoke_family(session, family_id, now, reason="logout")
     return True
+
+
+async def sign_out_everywhere(
+    session: AsyncSession, user: User, now: datetime, reason: str, *, unbind_wechat: bool
+) -> None:
+    """End every session of the user: their refresh tokens are revoked (access tokens lapse
+    within minutes). With `unbind_wechat`, a WeChat bound to the account must be bound again,
+    which proves the account's phone by SMS: whoever bound it is out too."""
+    await _hold_user(session, user.id)
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=reason)
+    )
+    if unbind_wechat:
+        user.wechat_openid = None

@@ -295,7 +295,7 @@ async def update_resident(info: Info, input: UpdateResidentInput) -> ResidentPay
         await residents.update_resident(
             session, ctx.services.vault, row, name=input.name,
             gender=input.gender.value if input.gender else None, phone=input.phone,
-            id_number=input.id_number, birth_year=input.birth_year,
+            id_number=input.id_number, birth_year=input.birth_year, now=ctx.now(),
         )
         return row, membership, path
 

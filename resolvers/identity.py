@@ -111,9 +111,8 @@ async def set_password(info: Info, input: SetPasswordInput) -> SetPasswordPayloa
     viewer = await ctx.require_viewer()
 
     async def action(session: AsyncSession):
-        await login.set_password(session, viewer.user_id, input.current_password, input.new_password,
-                                 ctx.settings, ctx.now())
-        return True
+        return await login.set_password(session, viewer.user_id, input.current_password, input.new_password,
+                                        ctx.settings, ctx.now())
 
-    ok, errs = await in_transaction(info, action)
-    return SetPasswordPayload(ok=bool(ok), errors=errors(errs))
+    pair, errs = await in_transaction(info, action)
+    return SetPasswordPayload(ok=pair is not None, tokens=pair and AuthTokens.from_pair(pair), errors=errors(errs))

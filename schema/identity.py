@@ -147,4 +147,7 @@ class SetPasswordInput:
 @strawberry.type
 class SetPasswordPayload:
     ok: bool
+    tokens: AuthTokens | None = strawberry.field(
+        description="Setting a password ends every session, this one too: continue with these."
+    )
     errors: list[AuthError]

@@ -347,8 +347,14 @@ async def test_staff_set_and_change_their_own_password(api, session, settings, s
     assert wrong["setPassword"]["errors"] == [{"code": "INVALID_CREDENTIALS", "field": "currentPassword"}]
     assert await session.scalar(select(func.count()).select_from(AuthFailure)
                                 .where(AuthFailure.phone == clerk_phone)) == 1
-    changed = await api.data(set_password, {"i": {"newPassword": "counter-2027", "currentPassword": "counter-2026"}},
-                             token)
+    other_device = (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))[
+        "loginWithPassword"]["tokens"]["refreshToken"]
+    change = set_password.replace("ok errors", "ok tokens { refreshToken } errors")
+    changed = await api.data(change, {"i": {"newPassword": "counter-2027", "currentPassword": "counter-2026"}}, token)
     assert changed["setPassword"]["ok"]
     assert (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))["loginWithPassword"][
         "errors"][0]["code"] == "INVALID_CREDENTIALS"
+    # every session ends with the old password; the one that changed it goes on with new tokens
+    assert (await api.data(REFRESH, {"t": other_device}))["refreshToken"]["errors"][0]["code"] == "INVALID_TOKEN"
+    fresh = changed["setPassword"]["tokens"]["refreshToken"]
+    assert (await api.data(REFRESH, {"t": fresh}))["refreshToken"]["errors"] == []

@@ -12,6 +12,7 @@ from app.database import create_sessionmaker
 from grid import appointments
 from household_links import links
 from household_links.errors import LinkError, LinkErrorCode
+from identity.errors import AuthError, AuthErrorCode
 from models import Appointment, AuthFailure, OrgUnit
 from tests.links_support import party_member
 from tests.support import build_village, gid, start_until_blocked
@@ -233,3 +234,26 @@ async def test_a_return_report_beside_a_points_movement_of_its_household_does_no
                                    reason="补录", actor_user_id=v.admin.id, now=now)
         await moving.commit()
     assert await reporting == 10
+
+
+async def test_a_logout_beside_a_refresh_of_the_same_family_revokes_the_new_token_too(committed, settings):
+    # The refresh marks its token rotated and inserts a successor. A logout of the family
+    # waiting only on the rotated token then revoked it, and missed the successor, which
+    # went on refreshing after "logged out".
+    from identity import tokens
+
+    v = await build_village(committed, settings, "并退登村")
+    now = datetime.now(UTC)
+    pair = await tokens.issue_token_pair(committed, v.admin.id, settings, now)
+    await committed.commit()
+    sessions = create_sessionmaker(committed.bind)
+    async with sessions() as refreshing:
+        successor = await tokens.rotate_refresh_token(refreshing, pair.refresh_token, settings, now)
+        logging_out = await start_until_blocked(
+            committed.bind, lambda session: tokens.revoke_refresh_token(session, pair.refresh_token, now))
+        await refreshing.commit()
+    assert await logging_out
+    async with sessions() as later:
+        with pytest.raises(AuthError) as refused:
+            await tokens.rotate_refresh_token(later, successor.refresh_token, settings, now)
+    assert refused.value.code is AuthErrorCode.INVALID_TOKEN

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from app.asgi import create_app
 from tests.conftest import _session
-from tests.support import GraphQLClient, build_village, local_http_server
+from tests.support import GraphQLClient, build_village, gid, local_http_server
 
 WECHAT = """mutation($code: String!, $phone: String, $smsCode: String) {
   loginWithWechat(input: {code: $code, phone: $phone, smsCode: $smsCode}) {
@@ -119,3 +119,20 @@ async def test_a_text_message_alone_does_not_bind_a_wechat_to_an_admin(wechat_ap
     assert bound["loginWithWechat"]["errors"] == [{"code": "PASSWORD_REQUIRED", "field": None}]
     assert (await wechat_api.data(WECHAT, {"code": "wx-mallory"}))["loginWithWechat"]["errors"][0]["code"] == \
         "WECHAT_NOT_BOUND"
+
+
+async def test_a_wechat_bound_through_an_old_number_is_unbound_when_the_phone_changes(wechat_api, session, settings, sms):
+    # the number was reassigned to someone else, who bound their WeChat to the resident's
+    # account with it: correcting the phone must lock them out, not only end the sessions
+    api = wechat_api
+    v = await build_village(session, settings, "换号村")
+    resident, phone = v.residents[0], v.residents[0].phone
+    await api.data("mutation($p: String!) { requestLoginCode(input: {phone: $p}) { sent } }", {"p": phone})
+    bound = await api.data(WECHAT, {"code": "wx-stranger", "phone": phone, "smsCode": sms.last_code(phone)})
+    assert bound["loginWithWechat"]["errors"] == []
+    changed = await api.data(
+        """mutation($i: UpdateResidentInput!) { updateResident(input: $i) { errors { code } } }""",
+        {"i": {"id": gid("Resident", resident.id), "phone": "13912340000"}}, api.token_for(v.admin))
+    assert changed["updateResident"]["errors"] == []
+    after = await api.data(WECHAT, {"code": "wx-stranger"})
+    assert after["loginWithWechat"]["errors"] == [{"code": "WECHAT_NOT_BOUND", "field": None}]
