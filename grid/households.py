@@ -14,7 +14,9 @@ from grid.units import leaf_level
 from models import Hamlet, Household, HouseholdLivingStatus, HouseholdPlacement, OrgUnit, in_force
 from models.grid import LIVING_STATUSES
 
-_DUPLICATE_NUMBER = GridError(GridErrorCode.DUPLICATE, "本村已有该户号", field="number")
+
+def _duplicate_number() -> GridError:  # a new error each time: a raised one collects its traceback
+    return GridError(GridErrorCode.DUPLICATE, "本村已有该户号", field="number")
 
 
 async def _require_leaf(session: AsyncSession, unit: OrgUnit, field: str = "unitId") -> None:
@@ -69,7 +71,7 @@ async def create_household(
         address=address, living_status=living_status, created_at=since,
     )
     session.add(household)
-    await flush_unique(session, _DUPLICATE_NUMBER)
+    await flush_unique(session, _duplicate_number())
     session.add(HouseholdLivingStatus(
         village_id=household.village_id, household_id=household.id, living_status=living_status,
         valid_from=since,
@@ -115,7 +117,7 @@ async def update_household(
         household.number = number
     if address is not None:
         household.address = address
-    await flush_unique(session, _DUPLICATE_NUMBER)
+    await flush_unique(session, _duplicate_number())
     return household
 
 

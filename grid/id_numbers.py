@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from rewards.periods import CHINA
+
 _FORMAT = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: no fullwidth digits
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -31,7 +33,7 @@ def normalize_id_number(raw: str) -> str | None:
         born = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         return None
-    if not dt.date(1900, 1, 1) <= born <= dt.date.today():
+    if not dt.date(1900, 1, 1) <= born <= dt.datetime.now(CHINA).date():  # today where the residents are
         return None
     return number
 

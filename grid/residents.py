@@ -14,9 +14,15 @@ from identity.phones import normalize_phone
 from identity.tokens import sign_out_everywhere
 from models import Household, HouseholdMembership, Resident, User
 from models.grid import GENDERS, RELATIONS
+from rewards.periods import CHINA
 
-_DUPLICATE_ID = GridError(GridErrorCode.DUPLICATE, "该身份证号已登记", field="idNumber")
-_HAS_HEAD = GridError(GridErrorCode.HOUSEHOLD_HAS_HEAD, "该户已有户主", field="relation")
+
+def _duplicate_id() -> GridError:  # a new error each time: a raised one collects its traceback
+    return GridError(GridErrorCode.DUPLICATE, "该身份证号已登记", field="idNumber")
+
+
+def _has_head() -> GridError:
+    return GridError(GridErrorCode.HOUSEHOLD_HAS_HEAD, "该户已有户主", field="relation")
 
 
 def clean_phone(raw: str | None) -> str | None:
@@ -40,7 +46,7 @@ def _check_fields(name, gender, birth_year, relation) -> None:
         raise invalid("姓名不能为空且不超过50个字", field="name")
     if gender is not None and gender not in GENDERS:
         raise invalid("性别不正确", field="gender")
-    if birth_year is not None and not 1900 <= birth_year <= datetime.now().year:
+    if birth_year is not None and not 1900 <= birth_year <= datetime.now(CHINA).year:
         raise invalid("出生年份不正确", field="birthYear")
     if relation is not None and relation not in RELATIONS:
         raise invalid("与户主关系不正确", field="relation")
@@ -66,14 +72,14 @@ async def create_resident(
     if id_number:
         _seal(resident, vault, clean_id_number(id_number))
     session.add(resident)
-    await flush_unique(session, _DUPLICATE_ID)
+    await flush_unique(session, _duplicate_id())
     session.add(
         HouseholdMembership(
             village_id=household.village_id, household_id=household.id,
             resident_id=resident.id, relation=relation,
         )
     )
-    await flush_unique(session, _HAS_HEAD)
+    await flush_unique(session, _has_head())
     return resident
 
 
@@ -109,7 +115,7 @@ async def update_resident(
         resident.birth_year = birth_year
     if id_number is not None:
         _seal(resident, vault, clean_id_number(id_number))
-    await flush_unique(session, _DUPLICATE_ID)
+    await flush_unique(session, _duplicate_id())
     return resident
 
 
@@ -146,7 +152,7 @@ async def move_resident(
         relation=relation, valid_from=now,
     )
     session.add(membership)
-    await flush_unique(session, _HAS_HEAD)
+    await flush_unique(session, _has_head())
     return membership
 
 

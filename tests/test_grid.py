@@ -419,3 +419,19 @@ def test_id_numbers_with_impossible_birth_dates_are_refused():
     assert normalize_id_number(id_number(1980)) is not None
     for year in (1899, datetime.now(UTC).year + 1):
         assert normalize_id_number(id_number(year)) is None, year
+
+
+async def test_each_refusal_of_a_taken_household_number_is_an_error_of_its_own(session, settings):
+    # one shared error, raised again and again, kept every request's traceback (and its
+    # session, rows and context) alive on that object
+    from grid import households
+    from grid.errors import GridError
+
+    v = await build_village(session, settings, "复号村")
+    refusals = []
+    for _ in range(2):
+        with pytest.raises(GridError) as taken:
+            async with session.begin_nested():  # as a refused request's transaction, rolled back
+                await households.create_household(session, v.neighbourhoods[0], v.households[0].number, "1号")
+        refusals.append(taken.value)
+    assert refusals[0] is not refusals[1]
