@@ -12,7 +12,7 @@ from grid.id_numbers import IdNumberVault, normalize_id_number
 from grid.store import flush_unique
 from identity.phones import normalize_phone
 from identity.tokens import sign_out_everywhere
-from models import Household, HouseholdMembership, Resident, User
+from models import Household, HouseholdMembership, LabourProfile, Resident, User
 from models.grid import GENDERS, RELATIONS
 from rewards.periods import CHINA
 
@@ -147,6 +147,10 @@ async def move_resident(
         if ended.first() is None:
             raise GridError(GridErrorCode.ALREADY_ENDED, "该居民的户籍刚被修改，请刷新后重试")
     resident.village_id = household.village_id
+    # their labour profile is the new village's to see and count, as they are
+    await session.execute(
+        update(LabourProfile).where(LabourProfile.resident_id == resident.id).values(village_id=household.village_id)
+    )
     membership = HouseholdMembership(
         village_id=household.village_id, household_id=household.id, resident_id=resident.id,
         relation=relation, valid_from=now,

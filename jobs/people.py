@@ -17,6 +17,7 @@ from models import (
     JobApplication,
     JobPosting,
     LabourProfile,
+    Resident,
     ReturnReport,
 )
 from models.jobs import LABOUR_STATUSES, RETURN_PLANS
@@ -112,8 +113,9 @@ async def move_application(
         raise JobsError(JobsErrorCode.INVALID_TRANSITION, "报名当前状态不能这样变更", field="status")
     if status == "hired":
         profile = await session.get(LabourProfile, application.resident_id)
-        await save_profile(
-            session, application.resident_id, application.village_id,
+        lives_in = await session.scalar(select(Resident.village_id).where(Resident.id == application.resident_id))
+        await save_profile(  # where they live now, not where they applied from
+            session, application.resident_id, lives_in,
             ProfileTerms(status="working_locally", trade=posting.category,
                          skills=profile.skills if profile else [],
                          wanted_categories=profile.wanted_categories if profile else []),

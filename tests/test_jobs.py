@@ -326,3 +326,30 @@ async def test_a_new_time_away_counts_even_beside_an_old_away_profile(api, sessi
     # later the whole household goes away and comes back: a new time away, though the profile never changed
     await update_household(session, v.households[-1], living_status="working_away", now=datetime.now(UTC))
     assert await report(_china_today()) == 10
+
+
+async def test_a_resident_who_moves_takes_their_labour_profile_to_the_new_village(api, session, settings):
+    from grid import residents
+    from models import HouseholdMembership
+
+    v = await build_village(session, settings, "迁出村")
+    there = await build_village(session, settings, "迁入村", town=v.town)
+    admin, resident = api.token_for(v.admin), api.token_for(v.resident_user)
+    await api.data("""mutation { saveLabourProfile(input: {status: LOOKING, skills: ["采茶"]}) { errors { code } } }""",
+                   token=resident)
+    posting = await api.data(POSTING, _posting(await _employer(api, v.village, admin), "采茶工"), admin)
+    application = (await api.data(APPLY, {"p": posting["createJobPosting"]["posting"]["id"]}, resident))[
+        "applyForJob"]["application"]
+    mover = v.residents[-1]
+    membership = await session.scalar(select(HouseholdMembership).where(
+        HouseholdMembership.resident_id == mover.id, HouseholdMembership.valid_to.is_(None)))
+    await residents.move_resident(session, mover, membership, there.households[0], "other", "投亲",
+                                  datetime.now(UTC))
+    listed = """query($u: ID!) { labourProfiles(unitId: $u) { edges { node { name } } } }"""
+    assert (await api.data(listed, {"u": gid("OrgUnit", v.village.id)}, admin))["labourProfiles"]["edges"] == []
+    assert len((await api.data(listed, {"u": gid("OrgUnit", there.village.id)}, api.token_for(there.admin)))[
+        "labourProfiles"]["edges"]) == 1
+    # hired on what they applied for before moving: the profile stays with where they live
+    assert (await api.data(MOVE, {"a": application["id"], "s": "HIRED"}, admin))["moveJobApplication"]["errors"] == []
+    profile = await session.get(LabourProfile, mover.id, populate_existing=True)
+    assert (profile.village_id, profile.status) == (there.village.id, "working_locally")
