@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import BigInteger, bindparam, exists, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -314,13 +314,16 @@ async def notice_reach(info: Info, notice_id: relay.GlobalID, unit_id: relay.Glo
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
-        notice, unit = await _notice_and_unit(session, viewer, notice_id, unit_id)
+        notice, unit = await _notice_and_unit(session, viewer, notice_id, unit_id, ctx.now())
         total, units = await reach.reach_by_unit(session, notice, unit)
     return NoticeReach(total=_unit_reach(total), units=[_unit_reach(u) for u in units])
 
 
-async def _notice_and_unit(session, viewer: Viewer, notice_id, unit_id):
+async def _notice_and_unit(session, viewer: Viewer, notice_id, unit_id, now: datetime):
     notice = await _notice_for_staff(session, viewer, notice_id, GRID_ROLES)
+    published = notice.status == "published" and notice.published_at <= now
+    if not published and not viewer.may(ADMIN_ROLES, (await session.get(OrgUnitRow, notice.village_id)).path):
+        raise not_found("公开信息", "noticeId")  # drafts and withdrawn notices are the admins'
     unit = await access.get_unit(
         session, viewer, db_id(unit_id, "OrgUnit", "unitId") if unit_id else notice.village_id,
         field="unitId",
@@ -343,7 +346,7 @@ async def unreached_households(
     ctx = info.context
     viewer = await ctx.require_viewer()
     async with ctx.db() as session:
-        notice, unit = await _notice_and_unit(session, viewer, notice_id, unit_id)
+        notice, unit = await _notice_and_unit(session, viewer, notice_id, unit_id, ctx.now())
         page = await reach.not_reached(session, notice, unit, first, after)
     return connection([Household.from_row(h, path) for h, path, _ in page.rows], page)
 
@@ -402,10 +405,9 @@ async def delete_account_entry(info: Info, input: DeleteAccountEntryInput) -> De
 
     async def action(session: AsyncSession):
         row = await session.get(EntryRow, db_id(input.entry_id, "AccountEntry", "entryId"))
-        if row is None:
+        unit = row and await access.get_unit(session, viewer, row.unit_id, field="entryId")
+        if unit is None or not viewer.may(ADMIN_ROLES, unit.path):  # entries are the admins' to see
             raise not_found("账目", "entryId")
-        unit = await access.get_unit(session, viewer, row.unit_id, field="entryId")
-        access.require_manage(viewer, unit.path)
         await accounts.delete_entry(session, row)
         return True
 

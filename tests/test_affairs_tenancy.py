@@ -160,3 +160,23 @@ async def test_a_question_on_another_villages_book_belongs_to_that_village(api, 
         """mutation($q: ID!) { answerQuestion(input: {questionId: $q, answer: "用于保洁"}) { errors { code } } }""",
         {"q": question["id"]}, api.token_for(there.admin))
     assert answered["answerQuestion"]["errors"] == []
+
+
+async def test_staff_below_the_admins_see_neither_drafts_reach_nor_draft_entries(api, session, settings):
+    v = await _village(session, settings, "稿村")
+    draft = await notices.create_notice(session, v.village, notices.NoticeDraft(
+        title="草稿", body="尚未发布" * 10, category="village_affairs", audience_unit_ids=[v.village.id]),
+        v.admin.id, NOW)
+    chief = api.token_for(v.chief)
+    for query in ("query($n: ID!, $u: ID) { noticeReach(noticeId: $n, unitId: $u) { total { rate } } }",
+                  "query($n: ID!, $u: ID) { unreachedHouseholds(noticeId: $n, unitId: $u) { edges { cursor } } }"):
+        variables = {"n": gid("Notice", draft.id), "u": gid("OrgUnit", v.neighbourhoods[0].id)}
+        assert await api.error_code(query, variables, chief) == "NOT_FOUND", query
+        assert (await api.post(query, variables, api.token_for(v.admin))).get("errors") is None
+        published = {**variables, "n": gid("Notice", v.notice.id)}
+        assert (await api.post(query, published, chief)).get("errors") is None  # the published one is theirs
+    delete = """mutation($e: ID!) { deleteAccountEntry(input: {entryId: $e}) { deleted errors { code } } }"""
+    entry = await accounts.add_entry(session, v.group, accounts.EntryInput(date(2026, 11, 2), "income", "补助", 100, "x"),
+                                     v.admin.id, NOW)
+    refused = await api.data(delete, {"e": gid("AccountEntry", entry.id)}, chief)
+    assert refused["deleteAccountEntry"] == {"deleted": False, "errors": [{"code": "NOT_FOUND"}]}
