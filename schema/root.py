@@ -21,6 +21,7 @@ from schema.affairs import (
     NoticeReceipt,
     Question,
 )
+from schema.execution import let_siblings_settle
 from schema.extensions import build_extensions
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.household_links import Visit
@@ -242,6 +243,7 @@ class Schema(strawberry.Schema):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    let_siblings_settle()
     return Schema(
         query=Query,
         mutation=Mutation,

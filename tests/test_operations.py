@@ -225,3 +225,16 @@ async def test_an_operator_resets_a_forgotten_password_and_ends_the_old_sessions
     refreshed = await api.data("""mutation($t: String!) { refreshToken(input: {refreshToken: $t}) {
         tokens { accessToken } errors { code } } }""", {"t": old_session})
     assert refreshed["refreshToken"]["tokens"] is None and refreshed["refreshToken"]["errors"]
+
+
+async def test_a_failing_field_leaves_its_siblings_statements_whole(api, session, settings):
+    # graphql-core cancelled the other root fields when one failed; one cancelled in the
+    # middle of a statement took the request's connection with it (closing the session failed)
+    v = await build_village(session, settings, "半村")
+    homes = [f"h{n}: me {{ household {{ number points {{ balance entries(first: 20) {{ edges {{ cursor }} }} }} }} }}"
+             for n in range(6)]
+    refused = f'refused: noticeReach(noticeId: "{gid("Notice", 999_999)}") {{ total {{ rate }} }}'
+    document = "{ " + " ".join([*homes[:3], refused, *homes[3:]]) + " }"
+    for _ in range(5):
+        answer = await api.post(document, token=api.token_for(v.resident_user))
+        assert answer["data"] is None and [e["extensions"]["code"] for e in answer["errors"]] == ["NOT_FOUND"]
