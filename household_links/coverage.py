@@ -185,12 +185,15 @@ def due_households(
     month: Month, *, unit_path: str | None = None, member_user_id: int | None = None,
     roots: list[str] | None = None,
 ) -> Select:
-    """The households whose contact this month is still due (or was missed), for paging
-    by household id (the last column)."""
+    """The households whose contact this month is still due (or was missed), with where
+    each is placed now and was placed then, for paging by household id (the last column)."""
     d = duties(month, unit_path=unit_path, member_user_id=member_user_id, roots=roots).subquery()
+    placed_now = aliased(OrgUnit)
     return (
-        select(Household, d.c.unit_path, d.c.living_status, d.c.member_user_id, Household.id.label("key"))
+        select(Household, placed_now.path, d.c.unit_path, d.c.living_status, d.c.member_user_id,
+               Household.id.label("key"))
         .join(d, d.c.household_id == Household.id)
+        .join(placed_now, placed_now.id == Household.unit_id)
         .where(d.c.visit_id.is_(None))
     )
 

@@ -355,9 +355,11 @@ async def contacts_due(
         page = await keyset_page(session, stmt, [Household.id], first, after)
     return connection(
         [
-            DueHousehold(household=HouseholdType.from_row(h, path), living_status=LivingStatus(status),
-                         contact_needed=contact_needed(status), member_id=member, access_path=path)
-            for h, path, status, member, _ in page.rows
+            # the household as it is now (its members and phones are seen by who serves
+            # where it lives now); the member answered for it where it was that month
+            DueHousehold(household=HouseholdType.from_row(h, path_now), living_status=LivingStatus(status),
+                         contact_needed=contact_needed(status), member_id=member, access_path=path_then)
+            for h, path_now, path_then, status, member, _ in page.rows
         ],
         page,
     )

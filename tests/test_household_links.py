@@ -117,7 +117,7 @@ async def test_coverage_across_month_boundaries_link_changes_and_living_status(s
     assert per_member == {a.id: (2, 0), b.id: (1, 1)}
     # h2 works away now, so any contact will do; h0 lives at home and needs a visit in person
     due_a = (await session.execute(coverage.due_households(month1, member_user_id=a.id))).all()
-    assert {r[0].id: r[2] for r in due_a} == {h0.id: "at_home", h2.id: "working_away"}
+    assert {r[0].id: r[3] for r in due_a} == {h0.id: "at_home", h2.id: "working_away"}
 
 
 async def test_only_the_linked_member_or_a_chief_over_it_logs_a_visit(session, settings):
@@ -438,3 +438,26 @@ async def test_a_link_counts_only_where_and_while_its_member_serves(api, session
                 "INSERT INTO household_links (village_id, household_id, member_user_id, valid_from, valid_to, linked_by_id)"
                 " VALUES (:v, :h, :m, :f, :t, :m)"),
                 {"v": v.village.id, "h": v.households[0].id, "m": a.id, "f": now - days(30), "t": now - days(20)})
+
+
+async def test_a_household_missed_before_it_moved_is_shown_as_it_lives_now(api, session, settings, monkeypatch):
+    # missed in the first neighbourhood last month, it lives in the second now: the first's
+    # chief still sees it listed, but its members (and their phones) are the second's now
+    from schema.context import Context
+
+    v = await build_village(session, settings, "迁邻村")
+    a = await party_member(session, v, 2)
+    moved = v.households[1]  # in the first neighbourhood, the chief's (who lives in households[0])
+    m0 = month_ahead()
+    m1 = coverage.month_of(m0 + days(40), m0 + days(40)).start
+    await links.link(session, [moved], a, linked_by=v.admin.id, now=m0 + days(1))
+    await households.update_household(session, moved, unit=v.neighbourhoods[1], now=m1 + days(3))
+    monkeypatch.setattr(Context, "now", staticmethod(lambda: m1 + days(10)))
+    due = """query($u: ID!, $at: DateTime!) { contactsDue(unitId: $u, at: $at) { edges { node {
+               household { number %s } member { displayName } } } } }"""
+    variables = {"u": gid("OrgUnit", v.neighbourhoods[0].id), "at": (m0 + days(2)).isoformat()}
+    listed = await api.data(due % "", variables, api.token_for(v.chief))
+    assert {"household": {"number": moved.number}, "member": {"displayName": a.display_name}} in [
+        e["node"] for e in listed["contactsDue"]["edges"]]
+    members = await api.post(due % "members { resident { phone } }", variables, api.token_for(v.chief))
+    assert [(e["extensions"]["code"], e["path"][-1]) for e in members["errors"]] == [("NOT_FOUND", "members")]
