@@ -15,8 +15,8 @@ class RequestError(DomainError):
     code: RequestErrorCode
 
 
-def not_found(field: str | None = "requestId") -> RequestError:
-    return RequestError(RequestErrorCode.NOT_FOUND, "诉求不存在", field=field)
+def not_found(field: str | None = "requestId", what: str = "诉求") -> RequestError:
+    return RequestError(RequestErrorCode.NOT_FOUND, f"{what}不存在", field=field)
 
 
 def invalid(message: str, field: str | None = None) -> RequestError:

@@ -178,7 +178,7 @@ async def act(
                       owner_id=request.owner_id or actor.user_id)  # escalating is receiving it
     elif action == "hand_over":  # the owner stays; someone else does the work
         if handler is None or not handler.may(HANDLER_ROLES, request.unit_path):
-            raise not_found("handlerId")
+            raise not_found("handlerId", "该层级的处理人")
         values["handler_id"] = handler.user_id
     elif action == "resolve":
         values["resolved_at"] = now
@@ -232,22 +232,20 @@ async def rate(
 
 
 async def close_unrated(session: AsyncSession, now: datetime, days: int) -> int:
-    """Resolved requests nobody rated within `days` close themselves. Idempotent."""
-    due = list(
-        await session.scalars(
-            select(ResidentRequest).where(
-                ResidentRequest.status == "resolved",
-                ResidentRequest.resolved_at <= now - timedelta(days=days),
-            ).order_by(ResidentRequest.id)
-        )
-    )
+    """Resolved requests nobody rated within `days` close themselves. Idempotent; a request
+    someone is acting on right now is left for the next run."""
+    unrated = (ResidentRequest.status == "resolved", ResidentRequest.resolved_at <= now - timedelta(days=days))
+    due = list(await session.scalars(select(ResidentRequest.id).where(*unrated).order_by(ResidentRequest.id)))
     closed = 0
-    for request in due:
-        try:
-            async with session.begin_nested():
-                await act(session, request, "auto_close", actor=None, now=now,
-                          note=f"{days}天内未评价，系统自动办结")
+    for request_id in due:
+        async with session.begin_nested():
+            # still unrated and resolved long enough (not reopened and resolved again since)
+            request = await session.scalar(
+                select(ResidentRequest).where(ResidentRequest.id == request_id, *unrated)
+                .with_for_update(key_share=True, skip_locked=True).execution_options(populate_existing=True)
+            )
+            if request is None:
+                continue
+            await act(session, request, "auto_close", actor=None, now=now, note=f"{days}天内未评价，系统自动办结")
             closed += 1
-        except RequestError:  # rated meanwhile
-            pass
     return closed

@@ -257,3 +257,34 @@ async def test_a_logout_beside_a_refresh_of_the_same_family_revokes_the_new_toke
         with pytest.raises(AuthError) as refused:
             await tokens.rotate_refresh_token(later, successor.refresh_token, settings, now)
     assert refused.value.code is AuthErrorCode.INVALID_TOKEN
+
+
+async def test_the_unrated_sweep_leaves_a_request_being_acted_on_for_its_next_run(committed, settings):
+    from models import ResidentRequest
+    from resident_requests import workflow
+
+    v = await build_village(committed, settings, "并扫村")
+    staff = await _staff_viewer(committed, v.admin)
+    t0 = datetime.now(UTC) - timedelta(days=10)
+    request = await workflow.submit(
+        committed, household=v.households[0], unit=v.neighbourhoods[0], submitted_by=v.admin.id, resident_id=None,
+        category="infrastructure", description="路灯坏了", photo_urls=[], place="村口", now=t0)
+    await workflow.act(committed, request, "accept", actor=staff, now=t0)
+    await workflow.act(committed, request, "resolve", actor=staff, now=t0, note="已修好")
+    await committed.commit()
+    sessions = create_sessionmaker(committed.bind)
+    now = datetime.now(UTC)
+    async with sessions() as acting:  # someone holds the request (rating it, say)
+        await acting.execute(select(ResidentRequest.id).where(ResidentRequest.id == request.id).with_for_update())
+        async with sessions() as sweeping:
+            assert await workflow.close_unrated(sweeping, now, days=7) == 0  # no wait, no failure
+            await sweeping.commit()
+    async with sessions() as sweeping:
+        assert await workflow.close_unrated(sweeping, now, days=7) == 1
+        await sweeping.commit()
+
+
+async def _staff_viewer(session, user):
+    from identity.viewer import load_viewer
+
+    return await load_viewer(session, user.id, datetime.now(UTC))
