@@ -97,6 +97,11 @@ async def update_household(
 ) -> Household:
     """`now` dates a change of living status (the database clock if not given)."""
     number, address, living_status = _clean(number, address, living_status)
+    # held and re-read: a change committed meanwhile is compared against, not overwritten
+    household = await session.scalar(
+        select(Household).where(Household.id == household.id).with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
     if unit is not None:
         if unit.village_id != household.village_id:
             raise not_found("单位", "unitId")

@@ -249,8 +249,9 @@ async def reverse_award(
     )
     if reversed_already:
         raise RewardsError(RewardsErrorCode.INVALID_STATE, "该积分已撤销")
-    lot = await session.scalar(
+    lot = await session.scalar(  # as stored now: a lot loaded earlier in the session may be stale
         select(PointsLot).where(PointsLot.id == row.lot_id).with_for_update()
+        .execution_options(populate_existing=True)
     )
     expired = lot.expires_at is not None and lot.expires_at <= now
     if lot.remaining < row.points or expired:

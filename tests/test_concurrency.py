@@ -288,3 +288,30 @@ async def _staff_viewer(session, user):
     from identity.viewer import load_viewer
 
     return await load_viewer(session, user.id, datetime.now(UTC))
+
+
+async def test_two_living_status_changes_at_once_both_count(committed, settings):
+    # the second compared its change with the status it read before the first committed:
+    # "at home" looked like no change and was dropped, and the household stayed away
+    from grid import households
+    from models import Household, HouseholdLivingStatus
+
+    v = await build_village(committed, settings, "并住村")
+    household_id = v.households[0].id
+    await committed.commit()
+    sessions = create_sessionmaker(committed.bind)
+
+    async def set_status(session, status):
+        await households.update_household(session, await session.get(Household, household_id), living_status=status)
+
+    async with sessions() as first:
+        await set_status(first, "working_away")
+        # the second reads "at home" (the first has not committed) and then changes it
+        back = await start_until_blocked(committed.bind, lambda s: set_status(s, "at_home"))
+        await first.commit()
+    await back
+    async with sessions() as later:
+        assert (await later.get(Household, household_id)).living_status == "at_home"
+        periods = (await later.scalars(select(HouseholdLivingStatus.living_status).where(
+            HouseholdLivingStatus.household_id == household_id).order_by(HouseholdLivingStatus.id))).all()
+        assert periods == ["at_home", "working_away", "at_home"]
