@@ -333,6 +333,8 @@ async def appoint(info: Info, input: AppointInput) -> AppointmentPayload:
         unit = await access.get_unit(
             session, viewer, db_id(input.unit_id, "OrgUnit", "unitId"), manage=True, field="unitId"
         )
+        if input.resident_id is not None and (input.phone or input.display_name):
+            raise invalid("按居民（residentId）或按手机号任命，二者选一", field="phone")
         if input.resident_id is not None:
             person, _, _ = await access.get_resident(
                 session, viewer, db_id(input.resident_id, "Resident", "residentId"),

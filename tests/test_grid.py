@@ -289,6 +289,10 @@ async def test_appointing_by_phone_cannot_reach_into_another_village(api, sessio
     clerk = await api.data(query, {"i": {"unitId": unit, "role": "STORE_CLERK", "phone": "17700001111",
                                          "displayName": "店员小王"}}, token)
     assert clerk["appoint"]["appointment"]["user"]["displayName"] == "店员小王"
+    # a resident and a phone at once: which was meant? (the phone was silently ignored)
+    both = await api.data(query, {"i": {"unitId": unit, "role": "GRID_WORKER", "phone": "17700002222",
+                                        "residentId": gid("Resident", a.residents[1].id)}}, token)
+    assert both["appoint"]["errors"] == [{"code": "INVALID_INPUT", "field": "phone"}]
 
 
 async def test_levels_cannot_be_added_below_households_and_keys_can_be_swapped(api, session, settings):
