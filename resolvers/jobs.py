@@ -62,7 +62,7 @@ def _resident(viewer: Viewer) -> tuple[int, int, int]:
     return viewer.resident_id, viewer.household_id, viewer.village_id
 
 
-async def _manages(session: AsyncSession, viewer: Viewer, employer: EmployerRow) -> bool:
+async def manages(session: AsyncSession, viewer: Viewer, employer: EmployerRow) -> bool:
     """Admins where the employer is registered, or the employer's own contact."""
     if viewer.may(ADMIN_ROLES, employer.scope_path):
         return True
@@ -72,7 +72,7 @@ async def _manages(session: AsyncSession, viewer: Viewer, employer: EmployerRow)
 
 async def _employer(session, viewer: Viewer, global_id, field: str) -> EmployerRow:
     row = await session.get(EmployerRow, db_id(global_id, "Employer", field))
-    if row is None or not await _manages(session, viewer, row):
+    if row is None or not await manages(session, viewer, row):
         raise not_found("用工单位", field)
     return row
 
@@ -80,7 +80,7 @@ async def _employer(session, viewer: Viewer, global_id, field: str) -> EmployerR
 async def _managed_posting(session, viewer: Viewer, posting_id: int, field: str) -> PostingRow:
     row = await session.get(PostingRow, posting_id)
     employer = row and await session.get(EmployerRow, row.employer_id)
-    if employer is None or not await _manages(session, viewer, employer):
+    if employer is None or not await manages(session, viewer, employer):
         raise not_found("岗位", field)
     return row
 

@@ -18,25 +18,41 @@ from models import AccountEntry as AccountEntryRow
 from models import AccountStatement as StatementRow
 from models import Appointment as AppointmentRow
 from models import EarningRule as EarningRuleRow
+from models import Employer as EmployerRow
 from models import Hamlet as HamletRow
+from models import JobApplication as ApplicationRow
 from models import JobPosting as JobPostingRow
 from models import Notice as NoticeRow
+from models import NoticeRead as ReadRow
+from models import NoticeReceipt as ReceiptRow
+from models import NoticeRevision as RevisionRow
 from models import OrgUnit as OrgUnitRow
 from models import PointsAccount
 from models import PointsClaim as ClaimRow
 from models import PointsEntry as EntryRow
 from models import PointsTransaction as TransactionRow
+from models import Question as QuestionRow
 from models import Redemption as RedemptionRow
+from models import Resident as ResidentRow
 from models import ResidentRequest as ResidentRequestRow
+from models import ReturnReport as ReturnRow
 from models import RewardItem as RewardItemRow
 from models import User as UserRow
 from resident_requests import workflow
 from resolvers.household_links import visible_visit
+from resolvers.jobs import manages
 from rewards.rules import current_version
-from schema.affairs import AccountEntry, AccountStatement, Notice
+from schema.affairs import (
+    AccountEntry,
+    AccountStatement,
+    Notice,
+    NoticeRead,
+    NoticeReceipt,
+    Question,
+)
 from schema.grid import Appointment, Hamlet, Household, OrgUnit, Resident, User
 from schema.household_links import Visit
-from schema.jobs import JobPosting
+from schema.jobs import Employer, JobApplication, JobPosting, ReturnReport
 from schema.relay import node_id
 from schema.requests import ResidentRequest
 from schema.rewards import EarningRule, PointsClaim, PointsEntry, Redemption, RewardItem
@@ -204,7 +220,71 @@ async def _job_posting(session: AsyncSession, viewer: Viewer, id: int):
     return JobPosting.from_row(row)
 
 
+async def _employer(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(EmployerRow, id)
+    serves = row is not None and (viewer.household_unit_path or "").startswith(row.scope_path)
+    if row is None or not (serves or await manages(session, viewer, row)):
+        raise not_found()
+    return Employer.from_row(row)
+
+
+async def _job_application(session: AsyncSession, viewer: Viewer, id: int):
+    """The applicant's own, or the posting's employer's and admins'."""
+    row = await session.get(ApplicationRow, id)
+    posting = row and await session.get(JobPostingRow, row.posting_id)
+    employer = posting and await session.get(EmployerRow, posting.employer_id)
+    if employer is None or not (row.resident_id == viewer.resident_id or await manages(session, viewer, employer)):
+        raise not_found()
+    return JobApplication.from_row(row)
+
+
+async def _own_or_administered(session: AsyncSession, viewer: Viewer, row, resident_id: int | None):
+    """Rows about a resident: theirs to see, and their village's admins'."""
+    village = row and await session.get(OrgUnitRow, row.village_id)
+    if village is None or not (resident_id == viewer.resident_id or viewer.may(ADMIN_ROLES, village.path)):
+        raise not_found()
+    return row
+
+
+async def _return_report(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(ReturnRow, id)
+    return ReturnReport.from_row(await _own_or_administered(session, viewer, row, row and row.resident_id))
+
+
+async def _receipt(session: AsyncSession, viewer: Viewer, id: int):
+    row = await session.get(ReceiptRow, id)
+    row = await _own_or_administered(session, viewer, row, row and row.resident_id)
+    return NoticeReceipt(id=row.id, seconds=row.seconds, read_at=row.read_at)
+
+
+async def _read(session: AsyncSession, viewer: Viewer, id: int):
+    """A read is the reader's own (it is what they finish)."""
+    row = await session.get(ReadRow, id)
+    if row is None or row.user_id != viewer.user_id:
+        raise not_found()
+    revision = await session.get(RevisionRow, row.revision_id)
+    return NoticeRead(id=row.id, started_at=row.started_at, minimum_seconds=revision.min_read_seconds)
+
+
+async def _question(session: AsyncSession, viewer: Viewer, id: int):
+    """Seen by whoever sees the notice or the book it was asked about."""
+    row = await session.get(QuestionRow, id)
+    if row is None:
+        raise not_found()
+    if row.notice_id is not None:
+        await _notice(session, viewer, row.notice_id)
+    else:
+        await _statement(session, viewer, row.statement_id)
+    return Question.from_rows(row, (await session.get(ResidentRow, row.resident_id)).name)
+
+
 LOADERS = {
+    "Employer": _employer,
+    "JobApplication": _job_application,
+    "ReturnReport": _return_report,
+    "NoticeRead": _read,
+    "NoticeReceipt": _receipt,
+    "Question": _question,
     "JobPosting": _job_posting,
     "Visit": _visit,
     "ResidentRequest": _request,

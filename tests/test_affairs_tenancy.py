@@ -87,6 +87,8 @@ async def test_another_villages_affairs_are_not_found(api, session, settings):
         ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Notice", b.notice.id)}),
         ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("AccountStatement", b.statement.id)}),
         ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("AccountEntry", b.entry.id)}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Question", b.question.id)}),
+        ("query($id: ID!) { node(id: $id) { id } }", {"id": gid("NoticeRead", b.read.id)}),
     ]
     for query, variables in queries:
         assert await api.error_code(query, variables, admin) == "NOT_FOUND", query
@@ -180,3 +182,14 @@ async def test_staff_below_the_admins_see_neither_drafts_reach_nor_draft_entries
                                      v.admin.id, NOW)
     refused = await api.data(delete, {"e": gid("AccountEntry", entry.id)}, chief)
     assert refused["deleteAccountEntry"] == {"deleted": False, "errors": [{"code": "NOT_FOUND"}]}
+
+
+async def test_reads_and_questions_are_nodes_for_whoever_may_see_them(api, session, settings):
+    v = await _village(session, settings, "节村")
+    node = "query($id: ID!) { node(id: $id) { id ... on Question { askerName } ... on NoticeRead { minimumSeconds } } }"
+    read, question = gid("NoticeRead", v.read.id), gid("Question", v.question.id)
+    own = await api.data(node, {"id": read}, api.token_for(v.resident_user))
+    assert own["node"]["id"] == read and own["node"]["minimumSeconds"] > 0
+    assert await api.error_code(node, {"id": read}, api.token_for(v.admin)) == "NOT_FOUND"  # a read is the reader's
+    for user in (v.resident_user, v.admin):  # the notice's audience and its admin
+        assert (await api.data(node, {"id": question}, api.token_for(user)))["node"]["askerName"].endswith("*")

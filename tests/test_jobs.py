@@ -353,3 +353,20 @@ async def test_a_resident_who_moves_takes_their_labour_profile_to_the_new_villag
     assert (await api.data(MOVE, {"a": application["id"], "s": "HIRED"}, admin))["moveJobApplication"]["errors"] == []
     profile = await session.get(LabourProfile, mover.id, populate_existing=True)
     assert (profile.village_id, profile.status) == (there.village.id, "working_locally")
+
+
+async def test_applications_employers_and_return_reports_are_nodes_for_whom_they_concern(api, session, settings):
+    v = await build_village(session, settings, "节聘村")
+    other = await build_village(session, settings, "外聘村")
+    admin, resident, stranger = api.token_for(v.admin), api.token_for(v.resident_user), api.token_for(other.admin)
+    employer = await _employer(api, v.village, admin)
+    posting = await api.data(POSTING, _posting(employer, "采茶工"), admin)
+    application = (await api.data(APPLY, {"p": posting["createJobPosting"]["posting"]["id"]}, resident))[
+        "applyForJob"]["application"]["id"]
+    report = (await api.data(RETURN, {"i": {"fromPlace": "长沙", "plan": "STAY",
+                                            "returnedOn": _china_today().isoformat()}}, resident))["reportReturn"]
+    node = "query($id: ID!) { node(id: $id) { id } }"
+    for global_id in (employer, application, report["report"]["id"]):
+        for token in (resident, admin):  # the resident's own (or their village's employer), and the admin's
+            assert (await api.data(node, {"id": global_id}, token))["node"]["id"] == global_id
+        assert await api.error_code(node, {"id": global_id}, stranger) == "NOT_FOUND"

@@ -238,3 +238,13 @@ async def test_a_failing_field_leaves_its_siblings_statements_whole(api, session
     for _ in range(5):
         answer = await api.post(document, token=api.token_for(v.resident_user))
         assert answer["data"] is None and [e["extensions"]["code"] for e in answer["errors"]] == ["NOT_FOUND"]
+
+
+def test_every_node_type_can_be_fetched_by_node():
+    from resolvers.node import LOADERS
+    from schema.root import default_schema
+
+    graphql_schema = default_schema()._schema
+    nodes = {name for name, t in graphql_schema.type_map.items()
+             if any(i.name == "Node" for i in getattr(t, "interfaces", ()))}
+    assert nodes == set(LOADERS)
