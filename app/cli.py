@@ -27,6 +27,8 @@ requests_cli = typer.Typer(help="Residents' requests (民情诉求).", no_args_i
 cli.add_typer(requests_cli, name="requests")
 affairs_cli = typer.Typer(help="Village affairs disclosure and group accounts.", no_args_is_help=True)
 cli.add_typer(affairs_cli, name="affairs")
+auth_cli = typer.Typer(help="Logins: codes, failures and sessions.", no_args_is_help=True)
+cli.add_typer(auth_cli, name="auth")
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
@@ -170,6 +172,27 @@ async def _requests_sweep(url: str) -> int:
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
             return await close_unrated(session, datetime.now(UTC), settings.request_auto_close_days)
+    finally:
+        await engine.dispose()
+
+
+@auth_cli.command("sweep")
+def auth_sweep() -> None:
+    """Delete login codes, failed logins and refresh tokens nobody can use any more (idempotent)."""
+    done = asyncio.run(_auth_sweep(_database_url()))
+    typer.echo(f"deleted {done.login_codes} login codes, {done.failures} failed logins, "
+               f"{done.refresh_tokens} expired refresh tokens")
+
+
+async def _auth_sweep(url: str):
+    from app.database import create_engine, create_sessionmaker
+    from identity.sweep import forget_stale
+
+    settings = get_settings()
+    engine = create_engine(url, settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return await forget_stale(session, datetime.now(UTC), settings)
     finally:
         await engine.dispose()
 

@@ -358,3 +358,30 @@ async def test_staff_set_and_change_their_own_password(api, session, settings, s
     assert (await api.data(REFRESH, {"t": other_device}))["refreshToken"]["errors"][0]["code"] == "INVALID_TOKEN"
     fresh = changed["setPassword"]["tokens"]["refreshToken"]
     assert (await api.data(REFRESH, {"t": fresh}))["refreshToken"]["errors"] == []
+
+
+async def test_the_auth_sweep_forgets_codes_failures_and_tokens_nobody_can_use(api, session, settings):
+    from identity import tokens
+    from identity.sweep import forget_stale
+
+    v = await build_village(session, settings, "清村")
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=3)
+    session.add_all([
+        LoginCode(phone="13900000001", code_hash=b"x", created_at=long_ago, expires_at=long_ago),
+        AuthFailure(phone="13900000001", method="password", failed_at=long_ago),
+    ])
+    old = await tokens.issue_token_pair(session, v.admin.id, settings, long_ago - timedelta(days=settings.refresh_token_ttl_days))
+    await api.data(REQUEST_CODE, {"phone": v.admin.phone})  # what counts now stays
+    await api.data(PASSWORD, {"phone": v.admin.phone, "password": "wrong-password"})
+    current = (await api.data(PASSWORD, {"phone": v.admin.phone, "password": "secret-pass"}))["loginWithPassword"]
+
+    def counts():
+        return [select(func.count()).select_from(model) for model in (LoginCode, AuthFailure, RefreshToken)]
+
+    before = [await session.scalar(c) for c in counts()]
+    swept = await forget_stale(session, now, settings)
+    assert (swept.login_codes, swept.failures, swept.refresh_tokens) == (1, 1, 1)
+    assert [await session.scalar(c) for c in counts()] == [n - 1 for n in before]
+    assert (await api.data(REFRESH, {"t": current["tokens"]["refreshToken"]}))["refreshToken"]["errors"] == []
+    assert (await api.data(REFRESH, {"t": old.refresh_token}))["refreshToken"]["errors"][0]["code"] == "INVALID_TOKEN"
