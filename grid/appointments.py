@@ -33,13 +33,14 @@ async def user_for_resident(session: AsyncSession, resident: Resident) -> User:
     user = await session.scalar(select(User).where(User.resident_id == resident.id))
     if user is not None:
         return user
-    phone_free = resident.phone and not await session.scalar(
-        select(User.id).where(User.phone == resident.phone)
-    )
+    if resident.phone and await session.scalar(select(User.id).where(User.phone == resident.phone)):
+        # someone else logs in with that number (staff appointed by phone, say): a login
+        # without it would be one nobody can use
+        raise GridError(GridErrorCode.DUPLICATE, "该居民的手机号已是另一个账号的登录号，请先核对手机号",
+                        field="residentId")
     created = await session.execute(
         insert(User)
-        .values(display_name=resident.name, resident_id=resident.id,
-                phone=resident.phone if phone_free else None)
+        .values(display_name=resident.name, resident_id=resident.id, phone=resident.phone)
         .on_conflict_do_nothing()
         .returning(User.id)
     )

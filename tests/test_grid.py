@@ -439,3 +439,18 @@ async def test_each_refusal_of_a_taken_household_number_is_an_error_of_its_own(s
                 await households.create_household(session, v.neighbourhoods[0], v.households[0].number, "1号")
         refusals.append(taken.value)
     assert refusals[0] is not refusals[1]
+
+
+async def test_a_resident_whose_phone_is_another_login_is_not_given_a_login_nobody_can_use(session, settings):
+    from grid.errors import GridError, GridErrorCode
+    from tests.rewards_support import store_clerk
+
+    v = await build_village(session, settings, "重号村")
+    await store_clerk(session, v, "17700003333")  # staff appointed by phone: a login without a resident
+    resident = v.residents[1]
+    resident.phone = "17700003333"  # the same person, registered later as a resident
+    await session.flush()
+    with pytest.raises(GridError) as refused:
+        await appointments.appoint(session, v.neighbourhoods[1], await appointments.user_for_resident(session, resident),
+                                   "chief", appointed_by=v.admin.id, now=datetime.now(UTC))
+    assert (refused.value.code, refused.value.field) == (GridErrorCode.DUPLICATE, "residentId")
