@@ -66,14 +66,15 @@ async def _lock(session: AsyncSession, household_ids: Sequence[int]) -> None:
 
 
 async def _effective_now(session: AsyncSession, household_ids: Sequence[int], now: datetime) -> datetime:
-    """`now`, or the start of the newest open link if that is later: the request's clock
-    was read before the households were locked, and another admin's change may have
-    committed in between (or come from a server whose clock runs a little ahead)."""
-    open_since = await session.scalar(
-        select(func.max(HouseholdLink.valid_from))
-        .where(HouseholdLink.household_id.in_(household_ids), HouseholdLink.valid_to.is_(None))
+    """`now`, or the latest moment a link of these households began or ended if that is
+    later: the request's clock was read before the households were locked, and another
+    admin's link or unlink may have committed in between (or come from a server whose
+    clock runs a little ahead). No period may start before the last one ends."""
+    latest = await session.scalar(
+        select(func.max(func.greatest(HouseholdLink.valid_from, HouseholdLink.valid_to)))
+        .where(HouseholdLink.household_id.in_(household_ids))
     )
-    return max(now, open_since) if open_since is not None else now
+    return max(now, latest) if latest is not None else now
 
 
 async def _end_open_links(

@@ -461,3 +461,15 @@ async def test_a_household_missed_before_it_moved_is_shown_as_it_lives_now(api, 
         e["node"] for e in listed["contactsDue"]["edges"]]
     members = await api.post(due % "members { resident { phone } }", variables, api.token_for(v.chief))
     assert [(e["extensions"]["code"], e["path"][-1]) for e in members["errors"]] == [("NOT_FOUND", "members")]
+
+
+async def test_a_link_made_on_a_clock_read_before_an_unlink_committed_starts_after_it(session, settings):
+    # the admin's request read its clock, then waited for the households while another
+    # admin's unlink (with a later clock) committed: the new link may not start before that end
+    v = await build_village(session, settings, "续联村")
+    a, b = await party_member(session, v, 2), await party_member(session, v, 4)
+    t0 = datetime.now(UTC)
+    await links.link(session, [v.households[0]], a, linked_by=v.admin.id, now=t0)
+    await links.unlink(session, [v.households[0]], ended_by=v.admin.id, reason="调整", now=t0 + timedelta(minutes=2))
+    [made] = await links.link(session, [v.households[0]], b, linked_by=v.admin.id, now=t0 + timedelta(minutes=1))
+    assert made.valid_from == t0 + timedelta(minutes=2)
