@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -290,10 +290,12 @@ async def return_reports(
     async with ctx.db() as session:
         village = await village_of(session, viewer, village_id)
         stmt = select(ReturnRow, ReturnRow.id).where(ReturnRow.village_id == village.id)
+        # the days (in China) that overlap [since, until)
         if since is not None:
             stmt = stmt.where(ReturnRow.returned_on >= since.astimezone(CHINA).date())
         if until is not None:
-            stmt = stmt.where(ReturnRow.returned_on < until.astimezone(CHINA).date())
+            local = until.astimezone(CHINA)
+            stmt = stmt.where(ReturnRow.returned_on < local.date() + timedelta(days=local.time() != time.min))
         page = await keyset_page(session, stmt, [ReturnRow.id], first, after, descending=True)
     return connection([ReturnReport.from_row(r[0]) for r in page.rows], page)
 

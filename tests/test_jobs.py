@@ -165,10 +165,14 @@ async def test_only_a_return_from_away_earns_points_and_only_a_recent_one_is_tak
                                 .where(PointsAward.village_id == v.village.id)) == 0
     # who came home in a period: by the day they came, not the day they reported it
     window = {"s": f"{date.today() - timedelta(days=2)}T00:00:00+08:00", "e": f"{date.today()}T00:00:00+08:00"}
-    listed = await api.data("""query($s: DateTime, $e: DateTime) { returnReports(since: $s, until: $e) {
-        edges { node { returnedOn } } } }""", window, api.token_for(v.admin))
+    by_day = """query($s: DateTime, $e: DateTime) { returnReports(since: $s, until: $e) {
+        edges { node { returnedOn } } } }"""
+    listed = await api.data(by_day, window, api.token_for(v.admin))
     assert [e["node"]["returnedOn"] for e in listed["returnReports"]["edges"]] == [
         (date.today() - timedelta(days=1)).isoformat()]
+    # a period ending in the morning of that day still holds the day's returns
+    morning = {**window, "e": f"{date.today() - timedelta(days=1)}T09:00:00+08:00"}
+    assert len((await api.data(by_day, morning, api.token_for(v.admin)))["returnReports"]["edges"]) == 1
     # early morning in China is still the UTC day before: "today" is China's
     household = await session.get(Household, v.households[-1].id)
     china_day = date.today() + timedelta(days=30)  # a clock ahead of the rows made today
