@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
@@ -20,7 +20,7 @@ from identity.passwords import hash_new_password, verify_password
 from identity.tokens import TokenPair, issue_token_pair, sign_out_everywhere
 from identity.viewer import ADMIN_ROLES
 from identity.wechat import WeChatClient
-from models import Appointment, User, in_force
+from models import Appointment, AuthFailure, User, in_force
 from models.grid import HouseholdMembership, Resident
 
 
@@ -30,7 +30,7 @@ async def login_with_phone_code(
     phone = await consume_login_code(session, phone, code, settings, now)
     user = await user_for_phone(session, phone)
     await _refuse_text_message_alone(session, user, now)
-    return await _start_session(session, user, settings, now)
+    return await _start_session(session, user, settings, now, proven={"phone": phone})
 
 
 async def _refuse_text_message_alone(session: AsyncSession, user: User, now: datetime) -> None:
@@ -58,7 +58,8 @@ async def login_with_password(
             session, phone, "password", settings, now,
             AuthError(AuthErrorCode.INVALID_CREDENTIALS, "手机号或密码不正确"),
         )
-    return await _start_session(session, user, settings, now)
+    proven = {"phone": phone, "password_hash": user.password_hash}
+    return await _start_session(session, user, settings, now, proven=proven)
 
 
 async def login_with_wechat(
@@ -80,13 +81,8 @@ async def login_with_wechat(
         phone = await consume_login_code(session, bind_phone, bind_code, settings, now)
         user = await user_for_phone(session, phone)
         await _refuse_text_message_alone(session, user, now)
-        if user.wechat_openid is not None:
-            # the code is used up all the same: it was proven, and must not be tried again
-            raise AuthError(
-                AuthErrorCode.WECHAT_ALREADY_BOUND, "该手机号已绑定其他微信", keep_changes=True
-            )
-        user.wechat_openid = openid
-    return await _start_session(session, user, settings, now)
+        return await _start_session(session, user, settings, now, proven={"phone": phone}, bind_openid=openid)
+    return await _start_session(session, user, settings, now, proven={"wechat_openid": openid})
 
 
 async def user_for_phone(session: AsyncSession, phone: str) -> User:
@@ -112,26 +108,47 @@ async def user_for_phone(session: AsyncSession, phone: str) -> User:
     return user
 
 
+_HOLD_USER = (
+    select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
+
+
 async def _start_session(
-    session: AsyncSession, user: User, settings: Settings, now: datetime
+    session: AsyncSession, user: User, settings: Settings, now: datetime, *, proven: dict,
+    bind_openid: str | None = None,
 ) -> TokenPair:
-    if not user.is_active:
+    """Tokens for the user, who is held and re-read first: a password reset, phone change or
+    WeChat unbinding that committed while this login was checking (`proven`: what it
+    checked) must end it, not leave it a session that sign-out never saw."""
+    held = await session.scalar(_HOLD_USER, {"user_id": user.id})
+    if any(getattr(held, name) != value for name, value in proven.items()):
+        raise AuthError(AuthErrorCode.INVALID_CREDENTIALS, "账号的登录信息刚刚已变更，请重新登录")
+    if not held.is_active:
         raise AuthError(AuthErrorCode.ACCOUNT_DISABLED, "账号已停用")
-    user.last_login_at = now
-    return await issue_token_pair(session, user.id, settings, now)
+    if bind_openid is not None:
+        if held.wechat_openid is not None:
+            # the code is used up all the same: it was proven, and must not be tried again
+            raise AuthError(AuthErrorCode.WECHAT_ALREADY_BOUND, "该手机号已绑定其他微信", keep_changes=True)
+        held.wechat_openid = bind_openid
+    held.last_login_at = now
+    return await issue_token_pair(session, held.id, settings, now)
 
 
 async def set_password(
     session: AsyncSession, user_id: int, current: str | None, new: str, settings: Settings, now: datetime
-) -> TokenPair:
+) -> TokenPair | None:
     """Set or change the viewer's own password. Changing one needs the current one (a wrong
-    one counts toward the phone's password lockout); the first needs only the session.
-    Every session ends; the caller continues with the returned pair."""
-    user = await session.scalar(select(User).where(User.id == user_id).with_for_update(key_share=True))
+    one counts toward the phone's password lockout) and ends every session: the caller
+    continues with the returned pair. The first needs only the session, and ends none."""
     new_hash = hash_new_password(new)
-    if user.password_hash is not None:
+    phone = await session.scalar(select(User.phone).where(User.id == user_id))
+    if phone is not None:  # a login's order: the phone, then the user
+        await lock_phone(session, phone)
+    user = await session.scalar(_HOLD_USER, {"user_id": user_id})
+    changing = user.password_hash is not None
+    if changing:
         if user.phone is not None:
-            await lock_phone(session, user.phone)
             await raise_if_locked(session, user.phone, "password", settings, now)
         if not verify_password(user.password_hash, current or ""):
             refusal = AuthError(AuthErrorCode.INVALID_CREDENTIALS, "当前密码不正确", field="currentPassword")
@@ -139,11 +156,12 @@ async def set_password(
                 raise refusal
             raise await record_failure(session, user.phone, "password", settings, now, refusal)
     user.password_hash = new_hash
-    # whoever used the old password is out: the caller gets a new pair (below)
+    if not changing:
+        await session.flush()
+        return None
+    # whoever used the old password is out, this session too: the caller gets a new pair
     await sign_out_everywhere(session, user, now, "password_changed", unbind_wechat=False)
-    pair = await issue_token_pair(session, user.id, settings, now)
-    await session.flush()
-    return pair
+    return await issue_token_pair(session, user.id, settings, now)
 
 
 async def reset_password(session: AsyncSession, raw_phone: str, new: str, now: datetime) -> User:
@@ -157,5 +175,7 @@ async def reset_password(session: AsyncSession, raw_phone: str, new: str, now: d
         raise AuthError(AuthErrorCode.NOT_REGISTERED, "该手机号没有账号", field="phone")
     user.password_hash = new_hash
     await sign_out_everywhere(session, user, now, "password_reset", unbind_wechat=True)
+    # the failed tries that usually come before a reset no longer lock the new password out
+    await session.execute(delete(AuthFailure).where(AuthFailure.phone == phone, AuthFailure.method == "password"))
     await session.flush()
     return user

@@ -115,4 +115,4 @@ async def set_password(info: Info, input: SetPasswordInput) -> SetPasswordPayloa
                                         ctx.settings, ctx.now())
 
     pair, errs = await in_transaction(info, action)
-    return SetPasswordPayload(ok=pair is not None, tokens=pair and AuthTokens.from_pair(pair), errors=errors(errs))
+    return SetPasswordPayload(ok=not errs, tokens=pair and AuthTokens.from_pair(pair), errors=errors(errs))

@@ -148,6 +148,7 @@ class SetPasswordInput:
 class SetPasswordPayload:
     ok: bool
     tokens: AuthTokens | None = strawberry.field(
-        description="Setting a password ends every session, this one too: continue with these."
+        description="Changing a password ends every session, this one too: continue with these. "
+        "Null for a first password, which ends none."
     )
     errors: list[AuthError]

@@ -338,8 +338,9 @@ async def test_staff_set_and_change_their_own_password(api, session, settings, s
     set_password = """mutation($i: SetPasswordInput!) { setPassword(input: $i) { ok errors { code field } } }"""
     short = await api.data(set_password, {"i": {"newPassword": "short"}}, token)
     assert short["setPassword"] == {"ok": False, "errors": [{"code": "INVALID_PASSWORD", "field": "newPassword"}]}
-    first = await api.data(set_password, {"i": {"newPassword": "counter-2026"}}, token)
-    assert first["setPassword"] == {"ok": True, "errors": []}
+    with_tokens = set_password.replace("ok errors", "ok tokens { refreshToken } errors")
+    first = await api.data(with_tokens, {"i": {"newPassword": "counter-2026"}}, token)
+    assert first["setPassword"] == {"ok": True, "tokens": None, "errors": []}  # a first password ends nothing
     assert (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))["loginWithPassword"][
         "errors"] == []
     # changing it needs the current one; a wrong one is refused and counted
@@ -349,8 +350,7 @@ async def test_staff_set_and_change_their_own_password(api, session, settings, s
                                 .where(AuthFailure.phone == clerk_phone)) == 1
     other_device = (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))[
         "loginWithPassword"]["tokens"]["refreshToken"]
-    change = set_password.replace("ok errors", "ok tokens { refreshToken } errors")
-    changed = await api.data(change, {"i": {"newPassword": "counter-2027", "currentPassword": "counter-2026"}}, token)
+    changed = await api.data(with_tokens, {"i": {"newPassword": "counter-2027", "currentPassword": "counter-2026"}}, token)
     assert changed["setPassword"]["ok"]
     assert (await api.data(PASSWORD, {"phone": clerk_phone, "password": "counter-2026"}))["loginWithPassword"][
         "errors"][0]["code"] == "INVALID_CREDENTIALS"

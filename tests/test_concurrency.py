@@ -315,3 +315,22 @@ async def test_two_living_status_changes_at_once_both_count(committed, settings)
         periods = (await later.scalars(select(HouseholdLivingStatus.living_status).where(
             HouseholdLivingStatus.household_id == household_id).order_by(HouseholdLivingStatus.id))).all()
         assert periods == ["at_home", "working_away", "at_home"]
+
+
+async def test_a_login_checking_the_old_password_while_it_is_reset_gets_no_session(committed, settings):
+    # the login verified the old hash, then waited for the user row the reset held: it went
+    # on to issue tokens the reset (which ends every session) never saw
+    from identity import login
+    from identity.errors import AuthError, AuthErrorCode
+
+    v = await build_village(committed, settings, "并改密村")  # the admin's password is "secret-pass"
+    await committed.commit()
+    now = datetime.now(UTC)
+    async with create_sessionmaker(committed.bind)() as resetting:
+        await login.reset_password(resetting, v.admin.phone, "a-brand-new-pass", now)
+        logging_in = await start_until_blocked(
+            committed.bind, lambda session: login.login_with_password(session, v.admin.phone, "secret-pass", settings, now))
+        await resetting.commit()
+    with pytest.raises(AuthError) as refused:
+        await logging_in
+    assert refused.value.code is AuthErrorCode.INVALID_CREDENTIALS

@@ -200,6 +200,7 @@ async def test_an_operator_resets_a_forgotten_password_and_ends_the_old_sessions
     import sys
 
     env = {**os.environ, "DATABASE_URL": database_url}
+
     def reset(password: str):
         return subprocess.run([sys.executable, "-m", "app.cli", "reset-password", "--phone", "13900008888",
                                "--password", password], env=env, capture_output=True, text=True)
@@ -217,11 +218,14 @@ async def test_an_operator_resets_a_forgotten_password_and_ends_the_old_sessions
         async with create_sessionmaker(engine)() as session:
             await reset_password(session, "13900008888", "short", datetime.now(UTC))
     assert too_short.value.code == AuthErrorCode.INVALID_PASSWORD
+    for guess in range(5):  # trying to remember it locked the phone out
+        await api.data(login, {"p": f"maybe-it-was-{guess}"})
+    assert (await api.data(login, {"p": "forgotten-pass"}))["loginWithPassword"]["errors"] == [{"code": "LOCKED_OUT"}]
     done = reset("a-new-passphrase")
     assert done.returncode == 0, done.stderr
+    assert (await api.data(login, {"p": "a-new-passphrase"}))["loginWithPassword"]["errors"] == []
     assert (await api.data(login, {"p": "forgotten-pass"}))["loginWithPassword"]["errors"] == [
         {"code": "INVALID_CREDENTIALS"}]
-    assert (await api.data(login, {"p": "a-new-passphrase"}))["loginWithPassword"]["errors"] == []
     refreshed = await api.data("""mutation($t: String!) { refreshToken(input: {refreshToken: $t}) {
         tokens { accessToken } errors { code } } }""", {"t": old_session})
     assert refreshed["refreshToken"]["tokens"] is None and refreshed["refreshToken"]["errors"]
