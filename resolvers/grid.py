@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import relay
 from strawberry.types import Info
@@ -249,12 +249,17 @@ def _resident_payload(result, errs) -> ResidentPayload:
     return ResidentPayload(resident=Resident.from_row(row, path, membership), errors=[])
 
 
-async def _current_posts(session: AsyncSession, user_id: int) -> list[tuple[str, str]]:
+async def _current_posts(session: AsyncSession, user_id: int, *, admin_ever: bool = False) -> list[tuple[str, str]]:
+    """(unit path, role) of the user's posts now; with `admin_ever`, also the admin posts
+    they held before."""
+    held = AppointmentRow.valid_to.is_(None)
+    if admin_ever:
+        held = or_(held, AppointmentRow.role.in_(ADMIN_ROLES))
     return (
         await session.execute(
             select(OrgUnitRow.path, AppointmentRow.role)
             .join(AppointmentRow, AppointmentRow.unit_id == OrgUnitRow.id)
-            .where(AppointmentRow.user_id == user_id, AppointmentRow.valid_to.is_(None))
+            .where(AppointmentRow.user_id == user_id, held)
         )
     ).all()
 
@@ -267,11 +272,12 @@ async def _serves_beyond(session: AsyncSession, viewer: Viewer, user_id: int) ->
 
 async def _login_beyond(session: AsyncSession, viewer: Viewer, user_id: int) -> bool:
     """Whether the user's login (their phone) is not this admin's to move: they hold a
-    post the admin does not manage (a town admin living in the village), or an admin post
-    beside the admin's own (a fellow village admin)."""
+    post the admin does not manage (a town admin living in the village), or hold or held
+    an admin post beside the admin's own (a fellow village admin: even once their post
+    ended, moving their login would hand their account, and its history, to the mover)."""
     return not all(
         viewer.may(ADMIN_ROLES, path) and (role not in ADMIN_ROLES or _above(viewer, path))
-        for path, role in await _current_posts(session, user_id)
+        for path, role in await _current_posts(session, user_id, admin_ever=True)
     )
 
 
@@ -393,10 +399,6 @@ async def end_appointment(info: Info, input: EndAppointmentInput) -> Appointment
         if row is None:
             raise not_found("任职")
         unit = await access.get_unit(session, viewer, row.unit_id, manage=True)
-        if row.role in ADMIN_ROLES and row.user_id != viewer.user_id and not _above(viewer, unit.path):
-            # a fellow admin's post is ended from above: ended beside them, their login
-            # (see _login_beyond) would be the other admin's to move next
-            raise Forbidden("同级管理员的任职须由上级管理员结束")
         if row.role == "party_member" and row.village_id is not None:  # their household links go with it
             ended = await links.end_party_member_post(session, row, ended_by=viewer.user_id, now=ctx.now())
         else:
