@@ -15,7 +15,6 @@ from app.pagination import Page, page_size
 from grid import queries
 from grid.access import can_see_household
 from grid.errors import GridErrorCode as DomainGridErrorCode
-from grid.errors import not_found
 from identity.phones import mask_phone
 from identity.viewer import GRID_ROLES, ID_NUMBER_ROLES, PHONE_ROLES
 from models import Appointment as AppointmentRow
@@ -271,24 +270,33 @@ class Household(relay.Node):
             return None
         return Hamlet.from_row(await info.context.loaders.hamlet.load(self.hamlet_id))
 
-    @strawberry.field(description="The household's points (积分); points accrue to the household.")
+    @strawberry.field(
+        description="The household's points (积分); points accrue to the household. Null where the "
+        "household is reached through another record by someone who may not see it (a store clerk)."
+    )
     async def points(
         self, info: Info
-    ) -> Annotated[HouseholdPoints, strawberry.lazy("schema.rewards")]:
+    ) -> Annotated[HouseholdPoints, strawberry.lazy("schema.rewards")] | None:
         from schema.rewards import HouseholdPoints
 
-        self._require_visible(info)
+        if not self._visible(info):
+            return None
         return await HouseholdPoints.of_household(info, self.id)
 
-    def _require_visible(self, info: Info) -> None:
-        """A household reached through another record (a store clerk's redemption) shows
-        its number and address; its points and members need the right to see it."""
-        if not can_see_household(info.context.loaded_viewer, self.id, self.unit_path):
-            raise not_found("户")
+    def _visible(self, info: Info) -> bool:
+        """A household reached through another record (a store clerk's redemption, a past
+        month's missed contact that has since moved) shows its number and address; its
+        points and members need the right to see it. Null, not an error: an error here
+        would empty the whole list the household came in."""
+        return can_see_household(info.context.loaded_viewer, self.id, self.unit_path)
 
-    @strawberry.field(description="Current members, head of household first.")
-    async def members(self, info: Info) -> list[HouseholdMember]:
-        self._require_visible(info)
+    @strawberry.field(
+        description="Current members, head of household first. Null where the household is reached "
+        "through another record by someone who may not see it."
+    )
+    async def members(self, info: Info) -> list[HouseholdMember] | None:
+        if not self._visible(info):
+            return None
         rows = await info.context.loaders.members.load(self.id)
         return [
             HouseholdMember.from_row(m, Resident.from_row(r, self.unit_path, m)) for m, r in rows
