@@ -26,8 +26,9 @@ class AuthSweep:
 
 async def forget_stale(session: AsyncSession, now: datetime, settings: Settings) -> AuthSweep:
     """Delete login codes older than the hourly allowance counts, failures older than the
-    lockout window, and refresh tokens past their expiry (a reused one is refused as
-    invalid once expired: nothing is lost)."""
+    lockout window, and refresh tokens past their expiry. A copied token presented after
+    that is refused as invalid rather than ending its family as reused: expired, it
+    could open nothing either way."""
     codes_used_until = now - timedelta(hours=1, seconds=settings.otp_ttl_seconds) - GRACE
     failures_count_until = now - timedelta(seconds=settings.otp_lockout_seconds) - GRACE
     codes = await session.execute(delete(LoginCode).where(LoginCode.created_at < codes_used_until))
