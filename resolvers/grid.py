@@ -13,7 +13,7 @@ from grid.errors import GridError, GridErrorCode, invalid, not_found
 from grid.store import flush_unique
 from household_links import links
 from identity.phones import normalize_phone
-from identity.viewer import ADMIN_ROLES, Viewer
+from identity.viewer import ADMIN_ROLES, GRID_ROLES, Viewer
 from models import Appointment as AppointmentRow
 from models import OrgUnit as OrgUnitRow
 from models import Resident as ResidentRow
@@ -396,9 +396,10 @@ async def end_appointment(info: Info, input: EndAppointmentInput) -> Appointment
 
     async def action(session: AsyncSession):
         row = await session.get(AppointmentRow, db_id(input.id, "Appointment", "id"))
-        if row is None:
-            raise not_found("任职")
-        unit = await access.get_unit(session, viewer, row.unit_id, manage=True)
+        unit = row and await access.get_unit(session, viewer, row.unit_id)
+        if unit is None or not (viewer.may(GRID_ROLES, unit.path) or row.user_id == viewer.user_id):
+            raise not_found("任职")  # a post at a unit seen only by name reads as node(id:) reads it
+        access.require_manage(viewer, unit.path)
         if row.role == "party_member" and row.village_id is not None:  # their household links go with it
             ended = await links.end_party_member_post(session, row, ended_by=viewer.user_id, now=ctx.now())
         else:

@@ -454,3 +454,14 @@ async def test_a_resident_whose_phone_is_another_login_is_not_given_a_login_nobo
         await appointments.appoint(session, v.neighbourhoods[1], await appointments.user_for_resident(session, resident),
                                    "chief", appointed_by=v.admin.id, now=datetime.now(UTC))
     assert (refused.value.code, refused.value.field) == (GridErrorCode.DUPLICATE, "residentId")
+
+
+async def test_ending_a_post_one_cannot_see_reads_as_not_found(api, session, settings):
+    v = await build_village(session, settings, "隐任村")
+    admins_post = await session.scalar(select(Appointment.id).where(Appointment.user_id == v.admin.id))
+    end = """mutation($i: EndAppointmentInput!) { endAppointment(input: $i) { appointment { id } errors { code } } }"""
+    # the chief sees the village only by name: its admin's post is as node(id:) says, not there
+    ended = await api.data(end, {"i": {"id": gid("Appointment", admins_post)}}, api.token_for(v.chief))
+    assert ended["endAppointment"] == {"appointment": None, "errors": [{"code": "NOT_FOUND"}]}
+    assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Appointment", admins_post)},
+                                api.token_for(v.chief)) == "NOT_FOUND"
