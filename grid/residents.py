@@ -180,6 +180,6 @@ async def _move_login_phone(session: AsyncSession, resident: Resident, now: date
         select(User.id).where(User.phone == resident.phone, User.id != user.id)
     ):
         raise GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
-    user.phone = resident.phone
     await sign_out_everywhere(session, user, now, "phone_changed", unbind_wechat=True)
+    user.phone = resident.phone  # flushed below, where a number taken meanwhile is DUPLICATE
     await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))

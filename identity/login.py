@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
@@ -17,7 +17,7 @@ from identity.login_codes import (
     require_phone,
 )
 from identity.passwords import hash_new_password, verify_password
-from identity.tokens import TokenPair, issue_token_pair, sign_out_everywhere
+from identity.tokens import TokenPair, hold_user, issue_token_pair, sign_out_everywhere
 from identity.viewer import ADMIN_ROLES
 from identity.wechat import WeChatClient
 from models import Appointment, AuthFailure, User, in_force
@@ -108,12 +108,6 @@ async def user_for_phone(session: AsyncSession, phone: str) -> User:
     return user
 
 
-_HOLD_USER = (
-    select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
-    .execution_options(populate_existing=True)
-)
-
-
 async def _start_session(
     session: AsyncSession, user: User, settings: Settings, now: datetime, *, proven: dict,
     bind_openid: str | None = None,
@@ -121,7 +115,7 @@ async def _start_session(
     """Tokens for the user, who is held and re-read first: a password reset, phone change or
     WeChat unbinding that committed while this login was checking (`proven`: what it
     checked) must end it, not leave it a session that sign-out never saw."""
-    held = await session.scalar(_HOLD_USER, {"user_id": user.id})
+    held = await hold_user(session, user.id)
     if any(getattr(held, name) != value for name, value in proven.items()):
         raise AuthError(AuthErrorCode.INVALID_CREDENTIALS, "账号的登录信息刚刚已变更，请重新登录")
     if not held.is_active:
@@ -145,7 +139,7 @@ async def set_password(
     phone = await session.scalar(select(User.phone).where(User.id == user_id))
     if phone is not None:  # a login's order: the phone, then the user
         await lock_phone(session, phone)
-    user = await session.scalar(_HOLD_USER, {"user_id": user_id})
+    user = await hold_user(session, user_id)
     changing = user.password_hash is not None
     if changing:
         if user.phone is not None:

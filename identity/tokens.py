@@ -92,12 +92,16 @@ async def issue_token_pair(
 # Every change to a user's refresh tokens (rotating, revoking) first holds the user's row, so
 # that a revocation sees the successor of a rotation running at the same time (its statement
 # would otherwise only wait for the rotated token, and miss the successor inserted beside it).
-_HOLD_USER = select(User.is_active).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+_HOLD_USER = (
+    select(User).where(User.id == bindparam("user_id")).with_for_update(key_share=True)
+    .execution_options(populate_existing=True)
+)
 
 
-async def _hold_user(session: AsyncSession, user_id: int) -> bool:
-    """Hold the user's row for this transaction; whether the user is active."""
-    return bool(await session.scalar(_HOLD_USER, {"user_id": user_id}))
+async def hold_user(session: AsyncSession, user_id: int) -> User | None:
+    """The user's row, held for this transaction and read as it is now. Logins hold it too,
+    before they issue tokens (see `identity.login`)."""
+    return await session.scalar(_HOLD_USER, {"user_id": user_id})
 
 
 async def rotate_refresh_token(
@@ -106,7 +110,8 @@ async def rotate_refresh_token(
     """Exchange a refresh token for a new pair; the guarded update makes a race pick one winner."""
     token_hash = _hash(raw)
     owner = await session.scalar(select(RefreshToken.user_id).where(RefreshToken.token_hash == token_hash))
-    active = owner is not None and await _hold_user(session, owner)
+    holder = owner and await hold_user(session, owner)
+    active = holder is not None and holder.is_active
     rotated = (
         await session.execute(
             update(RefreshToken)
@@ -152,7 +157,7 @@ async def revoke_family(
 ) -> None:
     owner = await session.scalar(select(RefreshToken.user_id).where(RefreshToken.family_id == family_id).limit(1))
     if owner is not None:
-        await _hold_user(session, owner)
+        await hold_user(session, owner)
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
@@ -177,7 +182,7 @@ async def sign_out_everywhere(
     """End every session of the user: their refresh tokens are revoked (access tokens lapse
     within minutes). With `unbind_wechat`, a WeChat bound to the account must be bound again,
     which proves the account's phone by SMS: whoever bound it is out too."""
-    await _hold_user(session, user.id)
+    await hold_user(session, user.id)
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
