@@ -140,6 +140,8 @@ async def set_password(
     if phone is not None:  # a login's order: the phone, then the user
         await lock_phone(session, phone)
     user = await hold_user(session, user_id)
+    if user.phone not in (phone, None):  # moved meanwhile: count and lock under the number it has now
+        await lock_phone(session, user.phone)
     changing = user.password_hash is not None
     if changing:
         if user.phone is not None:

@@ -396,7 +396,7 @@ async def end_appointment(info: Info, input: EndAppointmentInput) -> Appointment
 
     async def action(session: AsyncSession):
         row = await session.get(AppointmentRow, db_id(input.id, "Appointment", "id"))
-        unit = row and await access.get_unit(session, viewer, row.unit_id)
+        unit = row and await session.get(OrgUnitRow, row.unit_id)
         if unit is None or not (viewer.may(GRID_ROLES, unit.path) or row.user_id == viewer.user_id):
             raise not_found("任职")  # a post at a unit seen only by name reads as node(id:) reads it
         access.require_manage(viewer, unit.path)

@@ -330,7 +330,8 @@ async def test_a_login_checking_the_old_password_while_it_is_reset_gets_no_sessi
         await login.reset_password(resetting, v.admin.phone, "a-brand-new-pass", now)
         logging_in = await start_until_blocked(
             committed.bind, lambda session: login.login_with_password(session, v.admin.phone, "secret-pass", settings, now))
+        assert not logging_in.done()  # it checked the old password and waits for the user's row
         await resetting.commit()
     with pytest.raises(AuthError) as refused:
         await logging_in
-    assert refused.value.code is AuthErrorCode.INVALID_CREDENTIALS
+    assert refused.value.code is AuthErrorCode.INVALID_CREDENTIALS and "刚刚已变更" in refused.value.message

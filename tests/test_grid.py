@@ -463,5 +463,12 @@ async def test_ending_a_post_one_cannot_see_reads_as_not_found(api, session, set
     # the chief sees the village only by name: its admin's post is as node(id:) says, not there
     ended = await api.data(end, {"i": {"id": gid("Appointment", admins_post)}}, api.token_for(v.chief))
     assert ended["endAppointment"] == {"appointment": None, "errors": [{"code": "NOT_FOUND"}]}
+    # another village's post, a post seen by name and no post at all give the same answer
+    other = await build_village(session, settings, "隐任外村")
+    with_message = end.replace("errors { code }", "errors { code message }")
+    elsewhere = await session.scalar(select(Appointment.id).where(Appointment.user_id == other.admin.id))
+    answers = [(await api.data(with_message, {"i": {"id": gid("Appointment", post)}}, api.token_for(v.chief)))[
+        "endAppointment"]["errors"] for post in (admins_post, elsewhere, 999_999)]
+    assert answers[0] == answers[1] == answers[2]
     assert await api.error_code("query($id: ID!) { node(id: $id) { id } }", {"id": gid("Appointment", admins_post)},
                                 api.token_for(v.chief)) == "NOT_FOUND"
