@@ -346,6 +346,35 @@ async def _reset_password(url: str, phone: str, password: str) -> int:
         await engine.dispose()
 
 
+@cli.command("move-login")
+def move_login(
+    phone: str = typer.Option(..., "--phone", help="The number the account logs in with now."),
+    to: str = typer.Option(..., "--to", help="The account's new number."),
+) -> None:
+    """Move an account (and its resident record) to a new number, ending its sessions: for a
+    number given up when no admin above the account can change it."""
+    from app.errors import DomainError
+
+    try:
+        user_id = asyncio.run(_move_login(_database_url(), phone, to))
+    except DomainError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"user {user_id} now logs in with {to}; their sessions are ended")
+
+
+async def _move_login(url: str, phone: str, to: str) -> int:
+    from app.database import create_engine, create_sessionmaker
+    from grid.residents import move_login
+
+    engine = create_engine(url, get_settings())
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            return (await move_login(session, phone, to, datetime.now(UTC))).id
+    finally:
+        await engine.dispose()
+
+
 @cli.command("export-schema")
 def export_schema(
     output: Path = typer.Option(SCHEMA_FILE, help="Where to write the SDL ('-' for stdout)."),

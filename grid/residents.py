@@ -183,3 +183,26 @@ async def _move_login_phone(session: AsyncSession, resident: Resident, now: date
     await sign_out_everywhere(session, user, now, "phone_changed", unbind_wechat=True)
     user.phone = resident.phone  # flushed below, where a number taken meanwhile is DUPLICATE
     await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))
+
+
+async def move_login(session: AsyncSession, raw_old: str, raw_new: str, now: datetime) -> User:
+    """An operator moves a login to a new number (and the resident record with it): for
+    someone whose old number was given up, when no admin above them is there to do it
+    (a former town admin's, say). Their sessions end and a bound WeChat is unbound."""
+    old, new = clean_phone(raw_old), clean_phone(raw_new)
+    if old is None or new is None:
+        raise GridError(GridErrorCode.INVALID_PHONE, "请输入正确的11位手机号", field="phone")
+    user = await session.scalar(select(User).where(User.phone == old))
+    if user is None:
+        raise GridError(GridErrorCode.NOT_FOUND, "该手机号没有账号", field="phone")
+    resident = user.resident_id and await session.get(Resident, user.resident_id)
+    if resident:
+        resident.phone = new
+        await _move_login_phone(session, resident, now)
+        return user
+    if await session.scalar(select(User.id).where(User.phone == new)):
+        raise GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
+    await sign_out_everywhere(session, user, now, "phone_changed", unbind_wechat=True)
+    user.phone = new
+    await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))
+    return user

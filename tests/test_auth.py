@@ -389,3 +389,25 @@ async def test_the_auth_sweep_forgets_codes_failures_and_tokens_nobody_can_use(a
     assert [await session.scalar(c) for c in counts()] == [n - 1 for n in before]
     assert (await api.data(REFRESH, {"t": current["tokens"]["refreshToken"]}))["refreshToken"]["errors"] == []
     assert (await api.data(REFRESH, {"t": old.refresh_token}))["refreshToken"]["errors"][0]["code"] == "INVALID_TOKEN"
+
+
+async def test_an_operator_moves_the_login_of_someone_no_admin_above_can_reach(api, session, settings):
+    # a former town admin living in the village gave up their number: no admin is above a
+    # town post, so only an operator can move their login (and resident record) to the new one
+    from grid.residents import move_login
+    from identity import tokens
+    from tests.rewards_support import store_clerk
+
+    v = await build_village(session, settings, "迁号村")
+    official = await appointments.user_for_resident(session, v.residents[2])
+    post = await appointments.appoint(session, v.town, official, "town_admin", appointed_by=None, now=datetime.now(UTC))
+    await appointments.end_appointment(session, post, ended_by=None, now=datetime.now(UTC))
+    old_session = await tokens.issue_token_pair(session, official.id, settings, datetime.now(UTC))
+    update_phone = """mutation($i: UpdateResidentInput!) { updateResident(input: $i) { errors { code } } }"""
+    assert await api.error_code(update_phone, {"i": {"id": gid("Resident", v.residents[2].id), "phone": "13912340001"}},
+                                api.token_for(v.admin)) == "FORBIDDEN"
+    moved = await move_login(session, official.phone, "13912340001", datetime.now(UTC))
+    assert (moved.id, moved.phone, v.residents[2].phone) == (official.id, "13912340001", "13912340001")
+    assert (await api.data(REFRESH, {"t": old_session.refresh_token}))["refreshToken"]["errors"][0]["code"] == "INVALID_TOKEN"
+    clerk = await store_clerk(session, v, "15500000077")  # staff without a resident record move the same way
+    assert (await move_login(session, "15500000077", "15500000078", datetime.now(UTC))).id == clerk.id
