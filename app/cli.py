@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 cli = typer.Typer(
     help="Smart Village: the GraphQL service for village self-governance.",
@@ -54,6 +61,29 @@ def _database_url() -> str:
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
     return url
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction on the configured database, committed if it returns.
+    A domain refusal (a bad phone, a taken number) prints its message and exits 1."""
+    from app.database import create_engine, create_sessionmaker
+    from app.errors import DomainError
+
+    url = _database_url()
+
+    async def run() -> T:
+        engine = create_engine(url, get_settings())
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
 
 
 @cli.command()
@@ -159,42 +189,21 @@ async def _rewards_sweep(url: str):
 @requests_cli.command("sweep")
 def requests_sweep() -> None:
     """Close resolved requests left unrated for REQUEST_AUTO_CLOSE_DAYS (idempotent)."""
-    closed = asyncio.run(_requests_sweep(_database_url()))
-    typer.echo(f"closed {closed} unrated requests")
-
-
-async def _requests_sweep(url: str) -> int:
-    from app.database import create_engine, create_sessionmaker
     from resident_requests.workflow import close_unrated
 
-    settings = get_settings()
-    engine = create_engine(url, settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            return await close_unrated(session, datetime.now(UTC), settings.request_auto_close_days)
-    finally:
-        await engine.dispose()
+    days = get_settings().request_auto_close_days
+    closed = _in_transaction(lambda session: close_unrated(session, datetime.now(UTC), days))
+    typer.echo(f"closed {closed} unrated requests")
 
 
 @auth_cli.command("sweep")
 def auth_sweep() -> None:
     """Delete login codes, failed logins and refresh tokens nobody can use any more (idempotent)."""
-    done = asyncio.run(_auth_sweep(_database_url()))
-    typer.echo(f"deleted {done.login_codes} login codes, {done.failures} failed logins, "
-               f"{done.refresh_tokens} expired refresh tokens")
-
-
-async def _auth_sweep(url: str):
-    from app.database import create_engine, create_sessionmaker
     from identity.sweep import forget_stale
 
-    settings = get_settings()
-    engine = create_engine(url, settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            return await forget_stale(session, datetime.now(UTC), settings)
-    finally:
-        await engine.dispose()
+    done = _in_transaction(lambda session: forget_stale(session, datetime.now(UTC), get_settings()))
+    typer.echo(f"deleted {done.login_codes} login codes, {done.failures} failed logins, "
+               f"{done.refresh_tokens} expired refresh tokens")
 
 
 @affairs_cli.command("verify")
@@ -276,20 +285,13 @@ def create_town(
 ) -> None:
     """Create a town and its first admin, who logs in with the password and sets up the
     villages through the API (createVillage, appoint)."""
-    from app.errors import DomainError
-
-    try:
-        town_id = asyncio.run(_create_town(_database_url(), name, admin_phone, admin_name, password))
-    except DomainError as exc:
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+    town_id = _in_transaction(lambda session: _create_town(session, name, admin_phone, admin_name, password))
     typer.echo(f"town {name} (id {town_id}) created; its admin logs in with {admin_phone} and the password")
 
 
-async def _create_town(url: str, name: str, phone: str, display_name: str, password: str) -> int:
+async def _create_town(session: AsyncSession, name: str, phone: str, display_name: str, password: str) -> int:
     from sqlalchemy import select
 
-    from app.database import create_engine, create_sessionmaker
     from grid import appointments, units
     from grid.errors import GridError, GridErrorCode
     from identity.login_codes import require_phone
@@ -301,20 +303,15 @@ async def _create_town(url: str, name: str, phone: str, display_name: str, passw
     display_name = display_name.strip()
     if not display_name or len(display_name) > 50:
         raise GridError(GridErrorCode.INVALID_INPUT, "姓名不能为空且不超过50字")
-    engine = create_engine(url, get_settings())
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            if await session.scalar(select(User.id).where(User.phone == normalized)):
-                raise GridError(GridErrorCode.DUPLICATE, "该手机号已有账号")
-            town = await units.create_town(session, name)
-            admin = User(phone=normalized, display_name=display_name, password_hash=password_hash)
-            session.add(admin)
-            await session.flush()
-            await appointments.appoint(session, town, admin, "town_admin", appointed_by=None,
-                                       now=datetime.now(UTC), note="建镇时由运维创建")
-            return town.id
-    finally:
-        await engine.dispose()
+    if await session.scalar(select(User.id).where(User.phone == normalized)):
+        raise GridError(GridErrorCode.DUPLICATE, "该手机号已有账号")
+    town = await units.create_town(session, name)
+    admin = User(phone=normalized, display_name=display_name, password_hash=password_hash)
+    session.add(admin)
+    await session.flush()
+    await appointments.appoint(session, town, admin, "town_admin", appointed_by=None,
+                               now=datetime.now(UTC), note="建镇时由运维创建")
+    return town.id
 
 
 @cli.command("reset-password")
@@ -324,26 +321,10 @@ def reset_password(
                                  help="The new password (asked for when not given)."),
 ) -> None:
     """Set a new password for someone who forgot theirs, and end all their sessions."""
-    from app.errors import DomainError
-
-    try:
-        user_id = asyncio.run(_reset_password(_database_url(), phone, password))
-    except DomainError as exc:
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(f"password of user {user_id} reset; their sessions are ended")
-
-
-async def _reset_password(url: str, phone: str, password: str) -> int:
-    from app.database import create_engine, create_sessionmaker
     from identity.login import reset_password as reset
 
-    engine = create_engine(url, get_settings())
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            return (await reset(session, phone, password, datetime.now(UTC))).id
-    finally:
-        await engine.dispose()
+    user = _in_transaction(lambda session: reset(session, phone, password, datetime.now(UTC)))
+    typer.echo(f"password of user {user.id} reset; their sessions are ended")
 
 
 @cli.command("move-login")
@@ -353,26 +334,10 @@ def move_login(
 ) -> None:
     """Move an account (and its resident record) to a new number, ending its sessions: for a
     number given up when no admin above the account can change it."""
-    from app.errors import DomainError
+    from grid.residents import move_login as move
 
-    try:
-        user_id = asyncio.run(_move_login(_database_url(), phone, to))
-    except DomainError as exc:
-        typer.secho(exc.message, fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(f"user {user_id} now logs in with {to}; their sessions are ended")
-
-
-async def _move_login(url: str, phone: str, to: str) -> int:
-    from app.database import create_engine, create_sessionmaker
-    from grid.residents import move_login
-
-    engine = create_engine(url, get_settings())
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            return (await move_login(session, phone, to, datetime.now(UTC))).id
-    finally:
-        await engine.dispose()
+    user = _in_transaction(lambda session: move(session, phone, to, datetime.now(UTC)))
+    typer.echo(f"user {user.id} now logs in with {to}; their sessions are ended")
 
 
 @cli.command("export-schema")
