@@ -169,40 +169,39 @@ async def find_by_id_number(
     return await session.scalar(select(Resident).where(Resident.id_number_digest == vault.digest(number)))
 
 
+def _phone_taken() -> GridError:
+    return GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
+
+
 async def _move_login_phone(session: AsyncSession, resident: Resident, now: datetime) -> None:
-    """The resident's login follows their phone: the old number stops logging them in
-    (numbers are given up and reassigned), their sessions end, and a WeChat bound while the
-    old number was theirs is unbound (it may be whoever holds that number now)."""
+    """The resident's login follows their phone (see `_move_phone`)."""
     user = await session.scalar(select(User).where(User.resident_id == resident.id))
-    if user is None or user.phone == resident.phone:
-        return
-    if resident.phone is not None and await session.scalar(
-        select(User.id).where(User.phone == resident.phone, User.id != user.id)
-    ):
-        raise GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
+    if user is not None and user.phone != resident.phone:
+        await _move_phone(session, user, resident.phone, now)
+
+
+async def _move_phone(session: AsyncSession, user: User, phone: str | None, now: datetime) -> None:
+    """Log `user` in with `phone` from now on: the old number stops logging them in (numbers
+    are given up and reassigned), their sessions end, and a WeChat bound while the old
+    number was theirs is unbound (it may be whoever holds that number now)."""
+    if phone is not None and await session.scalar(select(User.id).where(User.phone == phone, User.id != user.id)):
+        raise _phone_taken()
     await sign_out_everywhere(session, user, now, "phone_changed", unbind_wechat=True)
-    user.phone = resident.phone  # flushed below, where a number taken meanwhile is DUPLICATE
-    await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))
+    user.phone = phone  # flushed below, where a number taken meanwhile is DUPLICATE
+    await flush_unique(session, _phone_taken())
 
 
 async def move_login(session: AsyncSession, raw_old: str, raw_new: str, now: datetime) -> User:
     """An operator moves a login to a new number (and the resident record with it): for
     someone whose old number was given up, when no admin above them is there to do it
-    (a former town admin's, say). Their sessions end and a bound WeChat is unbound."""
+    (a former town admin's, say)."""
     old, new = clean_phone(raw_old), clean_phone(raw_new)
     if old is None or new is None:
         raise GridError(GridErrorCode.INVALID_PHONE, "请输入正确的11位手机号", field="phone")
     user = await session.scalar(select(User).where(User.phone == old))
     if user is None:
         raise GridError(GridErrorCode.NOT_FOUND, "该手机号没有账号", field="phone")
-    resident = user.resident_id and await session.get(Resident, user.resident_id)
-    if resident:
-        resident.phone = new
-        await _move_login_phone(session, resident, now)
-        return user
-    if await session.scalar(select(User.id).where(User.phone == new)):
-        raise GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone")
-    await sign_out_everywhere(session, user, now, "phone_changed", unbind_wechat=True)
-    user.phone = new
-    await flush_unique(session, GridError(GridErrorCode.DUPLICATE, "该手机号已被其他账号使用", field="phone"))
+    if user.resident_id is not None:
+        (await session.get(Resident, user.resident_id)).phone = new
+    await _move_phone(session, user, new, now)
     return user
