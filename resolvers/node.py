@@ -238,22 +238,22 @@ async def _job_application(session: AsyncSession, viewer: Viewer, id: int):
     return JobApplication.from_row(row)
 
 
-async def _own_or_administered(session: AsyncSession, viewer: Viewer, row, resident_id: int | None):
-    """Rows about a resident: theirs to see, and their village's admins'."""
+async def _own_or_administered(session: AsyncSession, viewer: Viewer, model, id: int):
+    """A row about a resident (it has `resident_id` and `village_id`): theirs to see, and
+    their village's admins'."""
+    row = await session.get(model, id)
     village = row and await session.get(OrgUnitRow, row.village_id)
-    if village is None or not (resident_id == viewer.resident_id or viewer.may(ADMIN_ROLES, village.path)):
+    if village is None or not (row.resident_id == viewer.resident_id or viewer.may(ADMIN_ROLES, village.path)):
         raise not_found()
     return row
 
 
 async def _return_report(session: AsyncSession, viewer: Viewer, id: int):
-    row = await session.get(ReturnRow, id)
-    return ReturnReport.from_row(await _own_or_administered(session, viewer, row, row and row.resident_id))
+    return ReturnReport.from_row(await _own_or_administered(session, viewer, ReturnRow, id))
 
 
 async def _receipt(session: AsyncSession, viewer: Viewer, id: int):
-    row = await session.get(ReceiptRow, id)
-    row = await _own_or_administered(session, viewer, row, row and row.resident_id)
+    row = await _own_or_administered(session, viewer, ReceiptRow, id)
     return NoticeReceipt(id=row.id, seconds=row.seconds, read_at=row.read_at)
 
 
