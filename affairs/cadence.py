@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from affairs.notices import published_by
 from identity.viewer import subtree
 from models import AccountEntry, AccountStatement, AffairsPolicy, Notice, OrgUnit
 from rewards.periods import CHINA, period_bounds
@@ -49,8 +50,7 @@ async def overdue(session: AsyncSession, root: OrgUnit, now: datetime) -> list[O
     for village in villages:
         last_notice = await session.scalar(
             select(func.max(Notice.published_at)).where(
-                Notice.village_id == village.id, Notice.category == "village_affairs",
-                Notice.status == "published", Notice.published_at <= now,
+                Notice.village_id == village.id, Notice.category == "village_affairs", published_by(now),
             )
         )
         if last_notice is None or last_notice < last_quarter_start:

@@ -200,11 +200,20 @@ def in_audience(household_unit_path: str, *, unit_paths=None):
     return exists().where(NoticeAudience.notice_id == Notice.id, matches)
 
 
+def published_by(now):
+    """The notice is published and its time has come (a scheduled one waits until then)."""
+    return and_(Notice.status == "published", Notice.published_at <= now)
+
+
+def is_published_by(notice: Notice, now: datetime) -> bool:
+    """`published_by` for a notice in hand."""
+    return notice.status == "published" and notice.published_at <= now
+
+
 def visible_to_resident(village_id: int, household_unit_path: str | None, now: datetime, *, unit_paths=None):
     return and_(
         Notice.village_id == village_id,
-        Notice.status == "published",
-        Notice.published_at <= now,
+        published_by(now),
         in_audience(household_unit_path, unit_paths=unit_paths),
     )
 

@@ -138,7 +138,7 @@ async def notices_query(
             stmt = stmt.where(NoticeRow.village_id == village.id)
             manageable = viewer.may(ADMIN_ROLES, village.path)
             if not manageable:
-                stmt = stmt.where(NoticeRow.status == "published", NoticeRow.published_at <= ctx.now())
+                stmt = stmt.where(notices.published_by(ctx.now()))
         if category is not None:
             stmt = stmt.where(NoticeRow.category == category.value)
         if (words := notices.search_filter(search)) is not None:
@@ -321,8 +321,7 @@ async def notice_reach(info: Info, notice_id: relay.GlobalID, unit_id: relay.Glo
 
 async def _notice_and_unit(session, viewer: Viewer, notice_id, unit_id, now: datetime):
     notice = await _notice_for_staff(session, viewer, notice_id, GRID_ROLES)
-    published = notice.status == "published" and notice.published_at <= now
-    if not published and not viewer.may(ADMIN_ROLES, (await session.get(OrgUnitRow, notice.village_id)).path):
+    if not notices.is_published_by(notice, now) and not viewer.may(ADMIN_ROLES, (await session.get(OrgUnitRow, notice.village_id)).path):
         raise not_found("公开信息", "noticeId")  # drafts and withdrawn notices are the admins'
     unit = await access.get_unit(
         session, viewer, db_id(unit_id, "OrgUnit", "unitId") if unit_id else notice.village_id,

@@ -172,7 +172,7 @@ async def _notice(session: AsyncSession, viewer: Viewer, id: int):
         raise not_found()
     now = datetime.now(UTC)
     village = await session.get(OrgUnitRow, row.village_id)
-    published = row.status == "published" and row.published_at <= now
+    published = notices.is_published_by(row, now)
     if not (
         viewer.may(ADMIN_ROLES, village.path)
         or (published and viewer.may(GRID_ROLES, village.path))
